@@ -1,0 +1,38 @@
+import { Type, type Static } from '@fastify/type-provider-typebox'
+
+export const ErrorResponse = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String({ description: 'Stable, upper-case cause; branch on this, not on message' }),
+  error: Type.String(),
+  message: Type.String()
+}, { $id: 'ErrorResponse', description: 'Every error has this shape' })
+
+export const User = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  username: Type.String(),
+  roles: Type.Array(Type.String())
+}, { $id: 'User' })
+export type UserView = Static<typeof User>
+
+export const UserEnvelope = Type.Object({ user: Type.Ref('User') })
+
+/** RFC 6749 §5.1 shaped, plus the user so the app needs no second call. */
+export const TokenResponse = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer({ description: 'Seconds until access_token expires' }),
+  refresh_token: Type.String(),
+  refresh_expires_in: Type.Integer({ description: 'Seconds until the session ends, whatever the rotations' }),
+  user: Type.Ref('User')
+}, { $id: 'TokenResponse' })
+
+/** Usernames: 3-64 characters, letters, digits and . _ - @ (so an e-mail address works). */
+export const Username = Type.String({ minLength: 3, maxLength: 64, pattern: '^[\\p{L}\\p{N}._@-]+$' })
+
+/** NIST SP 800-63B §5.1.1.2: at least 8, allow long passphrases; 1024 caps the cost of hashing hostile input. */
+export const Password = Type.String({ minLength: 8, maxLength: 1024 })
+
+/** Response schemas for the error statuses a route can answer with. */
+export function errors (...statuses: number[]) {
+  return Object.fromEntries(statuses.map((status) => [status, Type.Ref('ErrorResponse')]))
+}

@@ -1,0 +1,74 @@
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+import { createLogger } from './logger.js'
+import { MissingKeyError } from './services/keys/keyring.js'
+
+/** The only file that reads the environment and listens. */
+async function main () {
+  let config
+  try {
+    config = loadConfig(process.env)
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tessera: ${error.message}\n`)
+      process.exit(1)
+    }
+    throw error
+  }
+
+  const logger = createLogger(config.logLevel)
+  let app
+  try {
+    app = await buildApp({ config, logger })
+  } catch (error) {
+    if (error instanceof MissingKeyError) {
+      logger.fatal(error.message)
+      process.stderr.write(`tessera: ${error.message}\n`)
+      process.exit(1)
+    }
+    logger.fatal({ err: error }, 'start-up failed')
+    process.exit(1)
+  }
+
+  const reloadKeys = () => {
+    app.services.keyring.reload().catch((error: unknown) => app.log.error({ err: error }, 'key reload failed'))
+  }
+  const reloadTimer = setInterval(reloadKeys, config.keysReloadInterval * 1000)
+  reloadTimer.unref()
+  process.on('SIGHUP', () => {
+    app.log.info('SIGHUP: re-reading KEYS_DIR')
+    reloadKeys()
+  })
+
+  let closing = false
+  const shutdown = (signal: string) => {
+    if (closing) return
+    closing = true
+    app.log.info({ signal }, 'closing: finishing in-flight requests')
+    clearInterval(reloadTimer)
+    // A request that never ends must not keep the process alive forever.
+    setTimeout(() => {
+      app.log.error('graceful close timed out; exiting')
+      process.exit(1)
+    }, 10_000).unref()
+    app.close().then(() => process.exit(0), (error: unknown) => {
+      app.log.error({ err: error }, 'error while closing')
+      process.exit(1)
+    })
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+
+  const address = await app.listen({ port: config.port, host: config.host })
+  const key = app.services.keyring.signingKey()
+  app.log.info({
+    url: address,
+    store: app.services.store.kind,
+    alg: config.alg,
+    kid: key.kid,
+    kids: app.services.keyring.list().map((k) => k.kid),
+    issuer: config.issuer
+  }, `tessera listening on ${address} (store ${app.services.store.kind}, ${config.alg}, kid ${key.kid})`)
+}
+
+await main()

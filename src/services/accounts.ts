@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Clock } from '../clock.js'
+import { AppError } from '../errors.js'
+import { usernameKey } from '../store/kysely-store.js'
+import { UsernameTakenError, type Store, type User } from '../store/types.js'
+import type { PasswordHasher } from './passwords/hasher.js'
+import type { Sessions, TokenResponse } from './sessions/sessions.js'
+import type { LoginThrottle } from './throttle/login-throttle.js'
+
+export interface Accounts {
+  register (username: string, password: string, roles?: string[]): Promise<User>
+  login (username: string, password: string, address: string): Promise<TokenResponse>
+  changePassword (userId: string, currentPassword: string, newPassword: string): Promise<void>
+}
+
+const invalidCredentials = (reason: string) =>
+  new AppError('INVALID_CREDENTIALS', 'Invalid username or password', { reason })
+
+export function createAccounts ({ store, hasher, sessions, throttle, clock, log }: {
+  store: Store
+  hasher: PasswordHasher
+  sessions: Sessions
+  throttle: LoginThrottle
+  clock: Clock
+  log: FastifyBaseLogger
+}): Accounts {
+  return {
+    async register (username, password, roles = ['user']) {
+      // Cheap check first, so a taken name does not cost a hash; the unique index still decides races.
+      if (await store.users.findByUsername(username)) throw new AppError('USERNAME_TAKEN', 'That username is taken')
+      const passwordHash = await hasher.hash(password)
+      try {
+        const user = await store.users.create({ id: randomUUID(), username, passwordHash, roles, now: clock.now() })
+        log.info({ event: 'user_registered', userId: user.id }, 'user registered')
+        return user
+      } catch (error) {
+        if (error instanceof UsernameTakenError) throw new AppError('USERNAME_TAKEN', 'That username is taken')
+        throw error
+      }
+    },
+
+    async login (username, password, address) {
+      const account = usernameKey(username)
+      await throttle.check(account, address)
+      const user = await store.users.findByUsername(username)
+      // Unknown users are verified against a dummy hash: same work, same answer, same timing.
+      const { ok, needsRehash } = await hasher.verify(user?.passwordHash, password)
+      if (!user || !ok || user.disabledAt !== null) {
+        await throttle.recordFailure(account, address)
+        const reason = !user ? 'unknown user' : !ok ? 'wrong password' : 'user disabled'
+        log.info({ event: 'login_failed', reason, userId: user?.id, address }, 'login failed')
+        throw invalidCredentials(reason)
+      }
+      await throttle.recordSuccess(account)
+      if (needsRehash) {
+        // Upgrade a hash made with older (weaker) parameters while the password is at hand.
+        const passwordHash = await hasher.hash(password)
+        await store.users.setPasswordHash(user.id, passwordHash, clock.now())
+        log.info({ event: 'password_rehashed', userId: user.id }, 'password hash upgraded to current parameters')
+      }
+      const response = await sessions.start(user)
+      log.info({ event: 'login_succeeded', userId: user.id, address }, 'login succeeded')
+      return response
+    },
+
+    async changePassword (userId, currentPassword, newPassword) {
+      const user = await store.users.findById(userId)
+      const { ok } = await hasher.verify(user?.passwordHash, currentPassword)
+      if (!user || !ok) throw invalidCredentials('wrong current password')
+      await store.users.setPasswordHash(user.id, await hasher.hash(newPassword), clock.now())
+      await sessions.endAll(user.id, 'password-change')
+      log.info({ event: 'password_changed', userId: user.id }, 'password changed; all sessions ended')
+    }
+  }
+}

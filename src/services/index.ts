@@ -1,0 +1,75 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Clock } from '../clock.js'
+import type { Config } from '../config.js'
+import { createStore } from '../store/index.js'
+import type { Store } from '../store/types.js'
+import { createAccounts, type Accounts } from './accounts.js'
+import { createKeyring, ensureSigningKey, type Keyring } from './keys/keyring.js'
+import { createPasswordHasher, type PasswordHasher } from './passwords/hasher.js'
+import { createSessions, type Sessions } from './sessions/sessions.js'
+import { createMemoryCounterStore, type CounterStore } from './throttle/counter-store.js'
+import { createLoginThrottle } from './throttle/login-throttle.js'
+import { createAccessTokenSigner, type TokenRules } from './tokens/access-token.js'
+
+export interface Services {
+  store: Store
+  keyring: Keyring
+  hasher: PasswordHasher
+  counters: CounterStore
+  sessions: Sessions
+  accounts: Accounts
+  rules: TokenRules
+  close (): Promise<void>
+}
+
+/** Everything the routes need, built from the frozen config. Tests and production call this the same way. */
+export async function createServices ({ config, log, clock, store = createStore(config.database) }: {
+  config: Config
+  log: FastifyBaseLogger
+  clock: Clock
+  store?: Store
+}): Promise<Services> {
+  await store.migrate()
+  const keyringOptions = { dir: config.keysDir, alg: config.alg, clock, log }
+  const keyring = await createKeyring(keyringOptions)
+  await ensureSigningKey(keyring, { ...keyringOptions, production: config.production })
+  const hasher = await createPasswordHasher({
+    params: config.argon2,
+    concurrency: config.hashConcurrency,
+    queueLimit: config.hashQueueLimit
+  })
+  const counters = createMemoryCounterStore({ clock })
+  const throttle = createLoginThrottle({ counters, maxFailures: config.loginMaxFailures, windowSeconds: config.loginWindow })
+  const signer = createAccessTokenSigner({ keyring, clock, issuer: config.issuer, audience: config.audience, ttl: config.accessTokenTtl })
+  const sessions = createSessions({
+    store,
+    signer,
+    clock,
+    log,
+    refreshTtl: config.refreshTokenTtl,
+    accessTtl: config.accessTokenTtl,
+    reuseGrace: config.refreshReuseGrace
+  })
+  const accounts = createAccounts({ store, hasher, sessions, throttle, clock, log })
+  const rules: TokenRules = {
+    issuer: config.issuer,
+    audience: config.audience,
+    algorithms: [config.alg],
+    clockSkew: config.clockSkew,
+    maxLifetime: config.accessTokenTtl
+  }
+
+  return {
+    store,
+    keyring,
+    hasher,
+    counters,
+    sessions,
+    accounts,
+    rules,
+    async close () {
+      await counters.close()
+      await store.close()
+    }
+  }
+}

@@ -1,0 +1,246 @@
+import { Migrator, sql, type Kysely, type Selectable } from 'kysely'
+import { migrationProvider } from './migrations.js'
+import type { Database } from './schema.js'
+import {
+  UsernameTakenError,
+  type Family, type RefreshTokenRecord, type Revocation, type Store, type UserRecord
+} from './types.js'
+
+/** The unique key of a username: "Alice", "ALICE" and "ａｌｉｃｅ" (full-width) are one account. */
+export function usernameKey (username: string): string {
+  return username.normalize('NFKC').toLowerCase()
+}
+
+export interface Dialect {
+  kind: Store['kind']
+  isUniqueViolation (error: unknown): boolean
+  close (): Promise<void>
+}
+
+function toUser (row: Selectable<Database['users']>): UserRecord {
+  return {
+    id: row.id,
+    username: row.username,
+    roles: JSON.parse(row.roles) as string[],
+    passwordHash: row.password_hash,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    disabledAt: row.disabled_at === null ? null : Number(row.disabled_at),
+    tokensNotBefore: row.tokens_not_before === null ? null : Number(row.tokens_not_before)
+  }
+}
+
+function toFamily (row: Selectable<Database['refresh_families']>): Family {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+    revokeReason: row.revoke_reason
+  }
+}
+
+function toToken (row: Selectable<Database['refresh_tokens']>): RefreshTokenRecord {
+  return {
+    hash: row.token_hash,
+    familyId: row.family_id,
+    createdAt: Number(row.created_at),
+    spentAt: row.spent_at === null ? null : Number(row.spent_at),
+    rotationNonce: row.rotation_nonce,
+    successorHash: row.successor_hash
+  }
+}
+
+/** One query code path for SQLite and PostgreSQL; only dialect quirks (error codes, closing) differ. */
+export function createKyselyStore (db: Kysely<Database>, dialect: Dialect): Store {
+  return {
+    kind: dialect.kind,
+
+    async migrate () {
+      const { error, results } = await new Migrator({ db, provider: migrationProvider(dialect.kind) }).migrateToLatest()
+      if (error) {
+        const failed = results?.find((r) => r.status === 'Error')?.migrationName
+        throw new Error(`migration ${failed ?? ''} failed: ${(error as Error).message}`, { cause: error })
+      }
+    },
+
+    async ping () {
+      await sql`select 1`.execute(db)
+    },
+
+    async close () {
+      await db.destroy()
+      await dialect.close()
+    },
+
+    users: {
+      async create ({ id, username, passwordHash, roles, now }) {
+        try {
+          await db.insertInto('users').values({
+            id,
+            username,
+            username_key: usernameKey(username),
+            password_hash: passwordHash,
+            roles: JSON.stringify(roles),
+            created_at: now,
+            updated_at: now,
+            disabled_at: null,
+            tokens_not_before: null
+          }).execute()
+        } catch (error) {
+          if (dialect.isUniqueViolation(error)) throw new UsernameTakenError()
+          throw error
+        }
+        return { id, username, roles }
+      },
+      async findByUsername (username) {
+        const row = await db.selectFrom('users').selectAll().where('username_key', '=', usernameKey(username)).executeTakeFirst()
+        return row && toUser(row)
+      },
+      async findById (id) {
+        const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+        return row && toUser(row)
+      },
+      async list () {
+        const rows = await db.selectFrom('users').selectAll().orderBy('created_at').orderBy('username_key').execute()
+        return rows.map(toUser)
+      },
+      async setPasswordHash (id, passwordHash, now) {
+        await db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute()
+      },
+      async setRoles (id, roles, now) {
+        await db.updateTable('users').set({ roles: JSON.stringify(roles), updated_at: now }).where('id', '=', id).execute()
+      },
+      async setDisabled (id, disabled, now) {
+        await db.updateTable('users').set({ disabled_at: disabled ? now : null, updated_at: now }).where('id', '=', id).execute()
+      },
+      async setTokensNotBefore (id, notBefore, now) {
+        await db.updateTable('users').set({ tokens_not_before: notBefore, updated_at: now }).where('id', '=', id).execute()
+      }
+    },
+
+    sessions: {
+      async createFamily (family, firstTokenHash) {
+        await db.transaction().execute(async (trx) => {
+          await trx.insertInto('refresh_families').values({
+            id: family.id,
+            user_id: family.userId,
+            created_at: family.createdAt,
+            expires_at: family.expiresAt,
+            revoked_at: null,
+            revoke_reason: null
+          }).execute()
+          await trx.insertInto('refresh_tokens').values({
+            token_hash: firstTokenHash,
+            family_id: family.id,
+            created_at: family.createdAt,
+            spent_at: null,
+            rotation_nonce: null,
+            successor_hash: null
+          }).execute()
+        })
+      },
+      async findToken (hash) {
+        const row = await db.selectFrom('refresh_tokens')
+          .innerJoin('refresh_families', 'refresh_families.id', 'refresh_tokens.family_id')
+          .selectAll('refresh_tokens')
+          .select(['refresh_families.id as f_id', 'refresh_families.user_id as f_user_id', 'refresh_families.created_at as f_created_at',
+            'refresh_families.expires_at as f_expires_at', 'refresh_families.revoked_at as f_revoked_at', 'refresh_families.revoke_reason as f_revoke_reason'])
+          .where('refresh_tokens.token_hash', '=', hash)
+          .executeTakeFirst()
+        if (!row) return undefined
+        return {
+          token: toToken(row),
+          family: toFamily({
+            id: row.f_id,
+            user_id: row.f_user_id,
+            created_at: row.f_created_at,
+            expires_at: row.f_expires_at,
+            revoked_at: row.f_revoked_at,
+            revoke_reason: row.f_revoke_reason
+          })
+        }
+      },
+      async rotate (hash, successor, now) {
+        return await db.transaction().execute(async (trx) => {
+          // The conditional update is the lock: of N concurrent rotations, exactly one sees a row to change.
+          const result = await trx.updateTable('refresh_tokens')
+            .set({ spent_at: now, rotation_nonce: successor.nonce, successor_hash: successor.hash })
+            .where('token_hash', '=', hash)
+            .where('spent_at', 'is', null)
+            .executeTakeFirst()
+          if (Number(result.numUpdatedRows) !== 1) return false
+          const { family_id: familyId } = await trx.selectFrom('refresh_tokens').select('family_id').where('token_hash', '=', hash).executeTakeFirstOrThrow()
+          await trx.insertInto('refresh_tokens').values({
+            token_hash: successor.hash,
+            family_id: familyId,
+            created_at: now,
+            spent_at: null,
+            rotation_nonce: null,
+            successor_hash: null
+          }).execute()
+          return true
+        })
+      },
+      async revokeFamily (familyId, reason, now) {
+        const result = await db.updateTable('refresh_families')
+          .set({ revoked_at: now, revoke_reason: reason })
+          .where('id', '=', familyId)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst()
+        return Number(result.numUpdatedRows) === 1
+      },
+      async revokeUserFamilies (userId, reason, now) {
+        const rows = await db.updateTable('refresh_families')
+          .set({ revoked_at: now, revoke_reason: reason })
+          .where('user_id', '=', userId)
+          .where('revoked_at', 'is', null)
+          .where('expires_at', '>', now)
+          .returning('id')
+          .execute()
+        return rows.map((row) => row.id)
+      },
+      async purgeExpired (before) {
+        return await db.transaction().execute(async (trx) => {
+          const expired = trx.selectFrom('refresh_families').select('id').where('expires_at', '<', before)
+          await trx.deleteFrom('refresh_tokens').where('family_id', 'in', expired).execute()
+          const result = await trx.deleteFrom('refresh_families').where('expires_at', '<', before).executeTakeFirst()
+          return Number(result.numDeletedRows)
+        })
+      }
+    },
+
+    revocations: {
+      async add (entry) {
+        await db.insertInto('revocations').values({
+          kind: entry.kind,
+          subject: entry.subject,
+          not_before: entry.notBefore,
+          created_at: entry.createdAt,
+          expires_at: entry.expiresAt
+        }).execute()
+      },
+      async since (after, now, limit) {
+        const rows = await db.selectFrom('revocations').selectAll()
+          .where('seq', '>', after)
+          .where('expires_at', '>', now)
+          .orderBy('seq')
+          .limit(limit)
+          .execute()
+        return rows.map((row): Revocation => ({
+          seq: Number(row.seq),
+          kind: row.kind,
+          subject: row.subject,
+          notBefore: row.not_before === null ? null : Number(row.not_before),
+          createdAt: Number(row.created_at),
+          expiresAt: Number(row.expires_at)
+        }))
+      },
+      async purge (now) {
+        const result = await db.deleteFrom('revocations').where('expires_at', '<=', now).executeTakeFirst()
+        return Number(result.numDeletedRows)
+      }
+    }
+  }
+}

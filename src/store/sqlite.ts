@@ -1,0 +1,29 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
+import { Kysely, SqliteDialect } from 'kysely'
+import { createKyselyStore } from './kysely-store.js'
+import type { Database } from './schema.js'
+import type { Store } from './types.js'
+
+/**
+ * Embedded store: one file, created with its folder on first start.
+ * WAL lets readers run beside the writer; synchronous=FULL fsyncs every commit, so whatever was
+ * acknowledged survives a kill -9 and a power cut. busy_timeout makes a second process wait, not fail.
+ */
+export function createSqliteStore (file: string): Store {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+  const database = new BetterSqlite3(file)
+  database.pragma('journal_mode = WAL')
+  database.pragma('synchronous = FULL')
+  database.pragma('busy_timeout = 5000')
+  database.pragma('foreign_keys = ON')
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+  return createKyselyStore(db, {
+    kind: 'sqlite',
+    isUniqueViolation: (error) => (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+      (error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY',
+    // Kysely's destroy() closes the better-sqlite3 handle.
+    close: async () => {}
+  })
+}
