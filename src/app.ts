@@ -78,7 +78,7 @@ export async function buildApp ({ config, logger, clock = systemClock, store }: 
   })
 
   await app.register(healthRoutes, { services })
-  await app.register(wellKnownRoutes, { services, config, jwksMaxAge: 300 })
+  await app.register(wellKnownRoutes, { services, config, jwksMaxAge: config.jwksMaxAge })
   await app.register(publicAuthRoutes, { services, registration: config.registration })
 
   await app.register(authenticate, { keyring: services.keyring, rules: services.rules, clock })

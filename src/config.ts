@@ -33,6 +33,24 @@ export interface Config {
   readonly trustProxy: boolean | number | string | undefined
   readonly refreshReuseGrace: number
   readonly keysReloadInterval: number
+  /** Automatic rotation period in days; undefined means keys rotate only through the CLI. */
+  readonly keyRotationDays: number | undefined
+  /** Seconds a JWKS response may be cached (see JWKS_MAX_AGE). */
+  readonly jwksMaxAge: number
+  /** Seconds between publishing a new key and its first signature (derived, see publishLead()). */
+  readonly keyPublishLead: number
+}
+
+/**
+ * How long verifiers may cache the JWKS. A cache must never miss a key that signs, so the rotation schedule
+ * publishes every key publishLead() ahead: longer than this max-age plus the time replicas take to re-read
+ * KEYS_DIR. Five minutes keeps JWKS traffic low and is far below the shortest rotation period (one day).
+ */
+export const JWKS_MAX_AGE = 300
+
+/** New keys are published this long before they sign: every replica re-reads KEYS_DIR, then every cache expires. */
+export function publishLead (maxAge: number, reloadInterval: number): number {
+  return maxAge + reloadInterval + 60
 }
 
 /** Every problem found in the environment, so an operator fixes them in one pass. */
@@ -62,6 +80,9 @@ export function loadConfig (env: Env = process.env): Config {
   }
   const hashConcurrency = read.int('HASH_CONCURRENCY', Math.max(1, availableParallelism() - 1), { min: 1, max: 256 })
 
+  const keysReloadInterval = read.int('KEYS_RELOAD_INTERVAL', 60, { min: 1, max: 86400 })
+  const keyRotationDays = read.optionalInt('KEY_ROTATION_DAYS', { min: 1, max: 3650 })
+
   const config: Config = {
     port: read.int('PORT', 3000, { min: 0, max: 65535 }),
     host: read.string('HOST', '127.0.0.1'),
@@ -86,7 +107,10 @@ export function loadConfig (env: Env = process.env): Config {
     loginWindow: read.int('LOGIN_WINDOW', 900, { min: 1, max: 86400 }),
     trustProxy: read.trustProxy('TRUST_PROXY'),
     refreshReuseGrace: read.int('REFRESH_REUSE_GRACE', 10, { min: 0, max: 300 }),
-    keysReloadInterval: read.int('KEYS_RELOAD_INTERVAL', 60, { min: 1, max: 86400 })
+    keysReloadInterval,
+    keyRotationDays,
+    jwksMaxAge: JWKS_MAX_AGE,
+    keyPublishLead: publishLead(JWKS_MAX_AGE, keysReloadInterval)
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
@@ -115,6 +139,9 @@ function createReader (env: Env, problems: string[]) {
       if (n < min) return fail(name, `must be at least ${min}${why ? ` (${why})` : ''}, got ${n}`, fallback)
       if (n > max) return fail(name, `must be at most ${max}, got ${n}`, fallback)
       return n
+    },
+    optionalInt (name: string, { min, max }: { min: number, max: number }): number | undefined {
+      return raw(name) === undefined ? undefined : this.int(name, min, { min, max })
     },
     oneOf<T extends string> (name: string, allowed: readonly T[], fallback: T): T {
       const value = raw(name)

@@ -30,22 +30,27 @@ async function main () {
     process.exit(1)
   }
 
-  const reloadKeys = () => {
-    app.services.keyring.reload().catch((error: unknown) => app.log.error({ err: error }, 'key reload failed'))
-  }
-  const reloadTimer = setInterval(reloadKeys, config.keysReloadInterval * 1000)
-  reloadTimer.unref()
+  const { services } = app
+  // Replicas sharing KEYS_DIR converge on their own: each re-reads it on a timer and on SIGHUP.
+  const keysTimer = setInterval(() => { void services.maintainKeys() }, config.keysReloadInterval * 1000)
   process.on('SIGHUP', () => {
     app.log.info('SIGHUP: re-reading KEYS_DIR')
-    reloadKeys()
+    void services.maintainKeys()
   })
+  const purge = () => services.purgeExpired().catch((error: unknown) => app.log.warn({ err: error }, 'purge failed; will retry'))
+  const purgeTimer = setInterval(purge, 3_600_000)
+  keysTimer.unref()
+  purgeTimer.unref()
+  await services.maintainKeys()
+  void purge()
 
   let closing = false
   const shutdown = (signal: string) => {
     if (closing) return
     closing = true
     app.log.info({ signal }, 'closing: finishing in-flight requests')
-    clearInterval(reloadTimer)
+    clearInterval(keysTimer)
+    clearInterval(purgeTimer)
     // A request that never ends must not keep the process alive forever.
     setTimeout(() => {
       app.log.error('graceful close timed out; exiting')

@@ -5,6 +5,7 @@ import { createStore } from '../store/index.js'
 import type { Store } from '../store/types.js'
 import { createAccounts, type Accounts } from './accounts.js'
 import { createKeyring, ensureSigningKey, type Keyring } from './keys/keyring.js'
+import { createKeyMaintenance } from './keys/maintenance.js'
 import { createPasswordHasher, type PasswordHasher } from './passwords/hasher.js'
 import { createSessions, type Sessions } from './sessions/sessions.js'
 import { createMemoryCounterStore, type CounterStore } from './throttle/counter-store.js'
@@ -19,6 +20,10 @@ export interface Services {
   sessions: Sessions
   accounts: Accounts
   rules: TokenRules
+  /** Scheduled rotation step and re-read of KEYS_DIR; never throws. */
+  maintainKeys (): Promise<void>
+  /** Deletes sessions and revocation entries that can no longer matter. */
+  purgeExpired (): Promise<{ sessions: number, revocations: number }>
   close (): Promise<void>
 }
 
@@ -29,6 +34,15 @@ export async function createServices ({ config, log, clock, store = createStore(
   clock: Clock
   store?: Store
 }): Promise<Services> {
+  try {
+    return await assemble(config, log, clock, store)
+  } catch (error) {
+    await store.close().catch(() => {})
+    throw error
+  }
+}
+
+async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, store: Store): Promise<Services> {
   await store.migrate()
   const keyringOptions = { dir: config.keysDir, alg: config.alg, clock, log }
   const keyring = await createKeyring(keyringOptions)
@@ -67,6 +81,13 @@ export async function createServices ({ config, log, clock, store = createStore(
     sessions,
     accounts,
     rules,
+    maintainKeys: createKeyMaintenance({ config, keyring, clock, log }),
+    async purgeExpired () {
+      const now = clock.now()
+      const purged = { sessions: await store.sessions.purgeExpired(now), revocations: await store.revocations.purge(now) }
+      if (purged.sessions + purged.revocations > 0) log.info({ purged }, 'expired sessions and revocations purged')
+      return purged
+    },
     async close () {
       await counters.close()
       await store.close()

@@ -4,6 +4,7 @@ import type { Clock } from '../../clock.js'
 import { AppError } from '../../errors.js'
 import type { Store, User } from '../../store/types.js'
 import type { AccessTokenSigner } from '../tokens/access-token.js'
+import { endAllSessions } from './end-all.js'
 import { deriveSuccessor, hashRefreshToken, newNonce, newRefreshToken, REFRESH_TOKEN_PATTERN } from './refresh-token.js'
 
 export interface TokenResponse {
@@ -84,7 +85,8 @@ export function createSessions ({ store, signer, clock, log, refreshTtl, accessT
 
     // Spent. A retry right after a rotation (two tabs, a lost response) gets the same successor, if that
     // successor has not itself been used; anything else is reuse of a stolen token (RFC 9700 §4.14.2).
-    if (token.rotationNonce !== null && token.successorHash !== null && now - token.spentAt <= reuseGrace * 1000) {
+    // Strictly less than: REFRESH_REUSE_GRACE=0 must turn the window off, even within the same millisecond.
+    if (token.rotationNonce !== null && token.successorHash !== null && now - token.spentAt < reuseGrace * 1000) {
       const successor = deriveSuccessor(refreshToken, token.rotationNonce)
       const next = await store.sessions.findToken(token.successorHash)
       if (next && next.token.spentAt === null && hashRefreshToken(successor) === token.successorHash) {
@@ -117,12 +119,7 @@ export function createSessions ({ store, signer, clock, log, refreshTtl, accessT
     },
 
     async endAll (userId, reason) {
-      const now = clock.now()
-      const revoked = await store.sessions.revokeUserFamilies(userId, reason, now)
-      // A user-wide not-before also covers access tokens whose session was already gone.
-      const notBefore = Math.floor(now / 1000)
-      await store.users.setTokensNotBefore(userId, notBefore, now)
-      await store.revocations.add({ kind: 'user', subject: userId, notBefore, createdAt: now, expiresAt: now + accessTtl * 1000 })
+      const revoked = await endAllSessions(store, { userId, reason, now: clock.now(), accessTtl })
       log.info({ event: 'sessions_ended', userId, reason, families: revoked.length }, 'all sessions of the user ended')
     }
   }

@@ -1,0 +1,20 @@
+import type { Store } from '../../store/types.js'
+
+/**
+ * Ends every session of a user: each refresh-token family is revoked, and a user-wide not-before time is
+ * published so verifiers that follow revocations also drop access tokens issued before now (even those of
+ * sessions that had already ended). Shared by logout-all, password change and the admin CLI.
+ */
+export async function endAllSessions (store: Store, { userId, reason, now, accessTtl }: {
+  userId: string
+  reason: string
+  now: number
+  /** Seconds; after this no access token issued before `now` can be alive, so the entry can be dropped. */
+  accessTtl: number
+}): Promise<string[]> {
+  const revoked = await store.sessions.revokeUserFamilies(userId, reason, now)
+  const notBefore = Math.floor(now / 1000)
+  await store.users.setTokensNotBefore(userId, notBefore, now)
+  await store.revocations.add({ kind: 'user', subject: userId, notBefore, createdAt: now, expiresAt: now + accessTtl * 1000 })
+  return revoked
+}
