@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { keysCommand, keysHelp } from './cli/keys.js'
-import { CommandError, createOutput, EXIT, UsageError } from './cli/io.js'
+import { CommandError, createOutput, EXIT, noExtraArgs, UsageError } from './cli/io.js'
 import { usersCommand, usersHelp } from './cli/users.js'
 import { ConfigError, loadConfig } from './config.js'
 import { createStore } from './store/index.js'
@@ -44,6 +44,7 @@ async function main (argv: string[]): Promise<number> {
     return EXIT.OK
   }
   if (group !== 'users' && group !== 'migrate') throw new UsageError(`unknown command "${group}"`)
+  if (group === 'migrate') noExtraArgs(args, 0, 'migrate')
   const store = createStore(config.database)
   try {
     await store.migrate()

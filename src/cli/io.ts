@@ -55,6 +55,14 @@ async function askHidden (question: string): Promise<string> {
   }
 }
 
+/**
+ * Refuses arguments a command does not take: `users disable alice bob` must not disable alice alone and
+ * exit 0, or a script would believe both were done.
+ */
+export function noExtraArgs (args: readonly string[], max: number, usage: string) {
+  if (args.length > max) throw new UsageError(`unexpected argument "${args[max] ?? ''}"; usage: ${usage}`)
+}
+
 export function formatTime (ms: number | null): string {
   return ms === null ? '-' : new Date(ms).toISOString()
 }

@@ -2,7 +2,7 @@ import type { Config } from '../config.js'
 import { generateKey, readKeyFiles, writeKeyFile } from '../services/keys/key-files.js'
 import { pickActive, statusOf } from '../services/keys/keyring.js'
 import { retire, RetireRefusedError, rotate } from '../services/keys/rotation.js'
-import { CommandError, formatTime, table, UsageError, type Output } from './io.js'
+import { CommandError, formatTime, noExtraArgs, table, UsageError, type Output } from './io.js'
 
 export const keysHelp = `Usage: npm run cli -- keys <command> [options]
 
@@ -22,12 +22,14 @@ export async function keysCommand (config: Config, args: string[], options: { 'a
   const now = Date.now()
   switch (command) {
     case 'generate': {
+      noExtraArgs(rest, 0, 'keys generate')
       const file = await generateKey(config.alg, new Date(now))
       await writeKeyFile(config.keysDir, file, { exclusive: true })
       out.result({ kid: file.kid, alg: file.alg, activatesAt: file.activatesAt }, `generated ${file.alg} key ${file.kid} in ${config.keysDir} (signs now)`)
       return
     }
     case 'rotate': {
+      noExtraArgs(rest, 0, 'keys rotate [--activate-in <seconds>]')
       const raw = options['activate-in']
       if (raw !== undefined && !/^\d+$/.test(raw)) throw new UsageError('--activate-in takes whole seconds')
       const activateIn = raw === undefined ? config.keyPublishLead : Number(raw)
@@ -41,6 +43,7 @@ export async function keysCommand (config: Config, args: string[], options: { 'a
       return
     }
     case 'list': {
+      noExtraArgs(rest, 0, 'keys list')
       const { keys, errors } = await readKeyFiles(config.keysDir)
       const all = keys.map((k) => ({ kid: k.kid, alg: k.alg, createdAt: Date.parse(k.createdAt), activatesAt: Date.parse(k.activatesAt), retiredAt: k.retiredAt === null ? null : Date.parse(k.retiredAt) }))
       const activeKid = pickActive(all.filter((k) => k.alg === config.alg), now)?.kid
@@ -55,6 +58,7 @@ export async function keysCommand (config: Config, args: string[], options: { 'a
     case 'retire': {
       const kid = rest[0]
       if (!kid) throw new UsageError('keys retire needs a kid (see keys list)')
+      noExtraArgs(rest, 1, 'keys retire <kid> [--force]')
       try {
         const file = await retire(config.keysDir, kid, { now, tokenLifetimeMs: (config.accessTokenTtl + config.clockSkew) * 1000, force: options.force === true })
         out.result({ kid: file.kid, retiredAt: file.retiredAt }, `retired ${file.kid}: it leaves the JWKS at the next reload`)

@@ -4,7 +4,7 @@ import { createPasswordHasher } from '../services/passwords/hasher.js'
 import { endAllSessions } from '../services/sessions/end-all.js'
 import type { Store } from '../store/types.js'
 import { UsernameTakenError } from '../store/types.js'
-import { CommandError, formatTime, readPassword, table, UsageError, type Output } from './io.js'
+import { CommandError, formatTime, noExtraArgs, readPassword, table, UsageError, type Output } from './io.js'
 
 export const usersHelp = `Usage: npm run cli -- users <command> [options]
 
@@ -21,6 +21,12 @@ Commands:
 Add --json for machine-readable output.`
 
 const USERNAME = /^[\p{L}\p{N}._@-]{3,64}$/u
+const ROLE = /^[A-Za-z0-9:._-]{1,64}$/
+
+/** The same rule for `add --role` and `set-roles`: a role that set-roles refuses must not get in through add. */
+function checkRoles (roles: string[]) {
+  if (!roles.every((role) => ROLE.test(role))) throw new UsageError('roles are 1-64 letters, digits or : . _ -')
+}
 
 function checkPassword (password: string) {
   if (password.length < 8 || password.length > 1024) throw new CommandError('the password must have 8 to 1024 characters')
@@ -45,7 +51,11 @@ export async function usersCommand (config: Config, store: Store, args: string[]
     case 'add': {
       const username = rest[0]
       if (!username || !USERNAME.test(username)) throw new UsageError('users add needs a username of 3-64 letters, digits or . _ @ -')
+      noExtraArgs(rest, 1, 'users add <username> [--role <role>]...')
       const roles = options.role && options.role.length > 0 ? [...new Set(options.role)] : ['user']
+      checkRoles(roles)
+      // Checked before the prompt, so nobody types a password for a name that cannot be created (the unique index still decides races).
+      if (await store.users.findByUsername(username)) throw new CommandError(`username ${username} is taken`)
       const passwordHash = await hash(await readPassword(`Password for ${username}`))
       try {
         const user = await store.users.create({ id: randomUUID(), username, passwordHash, roles, now })
@@ -57,6 +67,7 @@ export async function usersCommand (config: Config, store: Store, args: string[]
       return
     }
     case 'list': {
+      noExtraArgs(rest, 0, 'users list')
       const users = await store.users.list()
       out.result({
         users: users.map((u) => ({ id: u.id, username: u.username, roles: u.roles, disabled: u.disabledAt !== null, createdAt: formatTime(u.createdAt) }))
@@ -64,6 +75,7 @@ export async function usersCommand (config: Config, store: Store, args: string[]
       return
     }
     case 'disable': {
+      noExtraArgs(rest, 1, 'users disable <username>')
       const user = await find(rest[0])
       await store.users.setDisabled(user.id, true, now)
       const ended = await endAllSessions(store, { userId: user.id, reason: 'user-disabled', now, accessTtl: config.accessTokenTtl })
@@ -71,21 +83,24 @@ export async function usersCommand (config: Config, store: Store, args: string[]
       return
     }
     case 'enable': {
+      noExtraArgs(rest, 1, 'users enable <username>')
       const user = await find(rest[0])
       await store.users.setDisabled(user.id, false, now)
       out.result({ username: user.username, disabled: false }, `enabled ${user.username}`)
       return
     }
     case 'set-roles': {
-      const user = await find(rest[0])
+      // Usage first: a malformed command is exit 2 whether or not the user exists.
       const roles = [...new Set(rest.slice(1))]
-      if (roles.length === 0) throw new UsageError('users set-roles needs at least one role')
-      if (!roles.every((role) => /^[A-Za-z0-9:._-]{1,64}$/.test(role))) throw new UsageError('roles are 1-64 letters, digits or : . _ -')
+      if (roles.length === 0) throw new UsageError('users set-roles needs a username and at least one role')
+      checkRoles(roles)
+      const user = await find(rest[0])
       await store.users.setRoles(user.id, roles, now)
       out.result({ username: user.username, roles }, `${user.username} now has roles ${roles.join(', ')}`)
       return
     }
     case 'reset-password': {
+      noExtraArgs(rest, 1, 'users reset-password <username>')
       const user = await find(rest[0])
       await store.users.setPasswordHash(user.id, await hash(await readPassword(`New password for ${user.username}`)), now)
       const ended = await endAllSessions(store, { userId: user.id, reason: 'password-reset', now, accessTtl: config.accessTokenTtl })
