@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config.js'
 import { authenticate } from './plugins/authenticate.js'
 import { errorHandler } from './plugins/error-handler.js'
+import { openapi } from './plugins/openapi.js'
 import { protectedAuthRoutes } from './routes/auth/protected.js'
 import { publicAuthRoutes } from './routes/auth/public.js'
 import { healthRoutes } from './routes/health.js'
@@ -66,6 +67,7 @@ export async function buildApp ({ config, logger, clock = systemClock, store }: 
   app.addSchema(TokenResponse)
 
   await app.register(errorHandler)
+  await app.register(openapi, { config })
   await app.register(cors, {
     // Exact origins only: a look-alike (https://app.example.com.evil.test) or `null` never matches.
     origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false,

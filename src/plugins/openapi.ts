@@ -1,0 +1,91 @@
+import { STATUS_CODES } from 'node:http'
+import { createRequire } from 'node:module'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Config } from '../config.js'
+
+export const OPENAPI_PATH = '/openapi.json'
+export const DOCS_PATH = '/docs'
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string }
+
+const DESCRIPTION = `Stateless JWT authentication. Log in for a short-lived access token (an RFC 9068 JWT signed with
+a key published at /.well-known/jwks.json) and an opaque refresh token that rotates on every use.
+Send the access token as \`Authorization: Bearer <token>\`. Every error has the ErrorResponse shape:
+branch on its stable \`code\`, not on \`message\`.`
+
+/**
+ * The OpenAPI 3.1 document, generated from the route schemas (so it cannot drift from what the routes
+ * validate and serialize), at /openapi.json, and Swagger UI at /docs. Registered before the routes: the
+ * generator learns them through an onRoute hook. The UI's assets come from the npm package, no CDN.
+ */
+async function openapiPlugin (app: FastifyInstance, { config }: { config: Config }) {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Tessera', version, description: DESCRIPTION },
+      servers: [{ url: config.issuer }],
+      tags: [
+        { name: 'auth', description: 'Register, log in, refresh, log out' },
+        { name: 'discovery', description: 'Keys and metadata for verifiers' },
+        { name: 'health', description: 'Liveness and readiness' },
+        { name: 'operations', description: 'Metrics for operators' }
+      ],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /auth/login or /auth/refresh' }
+        }
+      }
+    },
+    transform: ({ schema, url }) => ({ schema: schema === undefined ? schema : documentResponses(schema), url }),
+    // Shared schemas keep their $id as the component name (#/components/schemas/User), instead of def-0, def-1...
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`
+    }
+  })
+
+  app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger())
+
+  await app.register(swaggerUi, {
+    routePrefix: DOCS_PATH,
+    staticCSP: true,
+    // upgrade-insecure-requests would break the page over plain http on a LAN address (the container's default);
+    // the image host is the online validator, which the plugin leaves switched off (validatorUrl: null).
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, '').replace(/\s*validator\.swagger\.io/, ''),
+    uiConfig: { deepLinking: true, persistAuthorization: false },
+    theme: { title: 'Tessera API' }
+  })
+}
+
+type RouteSchema = Parameters<NonNullable<Extract<Parameters<typeof swagger>[1], { transform?: unknown }>['transform']>>[0]['schema']
+
+/** Headers that come with a status whatever the route: RFC 6750 §3 challenges and RFC 9110 §10.2.3 Retry-After. */
+const STATUS_HEADERS: Record<string, Record<string, { type: 'string', description: string }>> = {
+  401: { 'WWW-Authenticate': { type: 'string', description: 'Bearer challenge (RFC 6750 §3); error="invalid_token" when a token was sent but refused' } },
+  429: { 'Retry-After': { type: 'string', description: 'Seconds to wait before trying again' } },
+  503: { 'Retry-After': { type: 'string', description: 'Seconds to wait before trying again' } }
+}
+
+/**
+ * Documentation only (the route keeps its own schema for validation and serialization): each response gets
+ * its status text as description instead of "Default Response" or the shared schema's description, and the
+ * headers that come with its status.
+ */
+function documentResponses (schema: RouteSchema): RouteSchema {
+  const responses = (schema as { response?: Record<string, Record<string, unknown>> }).response
+  if (responses === undefined) return schema
+  const described = Object.fromEntries(Object.entries(responses).map(([status, response]) => {
+    const headers = STATUS_HEADERS[status]
+    const text = STATUS_CODES[Number(status)] ?? `Status ${status}`
+    // A $ref is replaced by the generator (siblings other than description are lost); own descriptions win.
+    const description = typeof response['description'] === 'string'
+      ? {}
+      : '$ref' in response ? { description: text } : { 'x-response-description': text }
+    return [status, { ...response, ...description, ...(headers ? { headers } : {}) }]
+  }))
+  return { ...schema, response: described } as RouteSchema
+}
+
+export const openapi = fp(openapiPlugin, { name: 'tessera-openapi' })
