@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config.js'
 import { authenticate } from './plugins/authenticate.js'
 import { errorHandler } from './plugins/error-handler.js'
+import { metricsPlugin } from './plugins/metrics.js'
 import { openapi } from './plugins/openapi.js'
 import { protectedAuthRoutes } from './routes/auth/protected.js'
 import { publicAuthRoutes } from './routes/auth/public.js'
@@ -15,6 +16,7 @@ import { healthRoutes } from './routes/health.js'
 import { wellKnownRoutes } from './routes/well-known.js'
 import { ErrorResponse, TokenResponse, User } from './schemas/common.js'
 import { createServices, type Services } from './services/index.js'
+import { createMetrics } from './services/metrics.js'
 import type { Store } from './store/types.js'
 
 export interface AppOptions {
@@ -58,7 +60,8 @@ export async function buildApp ({ config, logger, clock = systemClock, store }: 
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  const services = await createServices({ config, log: app.log, clock, ...(store ? { store } : {}) })
+  const metrics = createMetrics()
+  const services = await createServices({ config, log: app.log, clock, events: metrics.events, ...(store ? { store } : {}) })
   app.decorate('services', services)
   app.addHook('onClose', async () => await services.close())
 
@@ -68,6 +71,7 @@ export async function buildApp ({ config, logger, clock = systemClock, store }: 
 
   await app.register(errorHandler)
   await app.register(openapi, { config })
+  await app.register(metricsPlugin, { metrics, services, clock, route: config.metricsPort === undefined })
   await app.register(cors, {
     // Exact origins only: a look-alike (https://app.example.com.evil.test) or `null` never matches.
     origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false,

@@ -39,6 +39,8 @@ export interface Config {
   readonly jwksMaxAge: number
   /** Seconds between publishing a new key and its first signature (derived, see publishLead()). */
   readonly keyPublishLead: number
+  /** When set, /metrics is served on this port by a listener of its own instead of on the API port. */
+  readonly metricsPort: number | undefined
 }
 
 /**
@@ -110,7 +112,11 @@ export function loadConfig (env: Env = process.env): Config {
     keysReloadInterval,
     keyRotationDays,
     jwksMaxAge: JWKS_MAX_AGE,
-    keyPublishLead: publishLead(JWKS_MAX_AGE, keysReloadInterval)
+    keyPublishLead: publishLead(JWKS_MAX_AGE, keysReloadInterval),
+    metricsPort: read.optionalInt('METRICS_PORT', { min: 1, max: 65535 })
+  }
+  if (config.metricsPort !== undefined && config.metricsPort === config.port) {
+    problems.push(`METRICS_PORT: must differ from PORT (${config.port}); leave it unset to serve /metrics on the API port`)
   }
 
   if (problems.length > 0) throw new ConfigError(problems)

@@ -4,8 +4,11 @@ import type { Config } from '../config.js'
 import { createStore } from '../store/index.js'
 import type { Store } from '../store/types.js'
 import { createAccounts, type Accounts } from './accounts.js'
+import type { ServiceEvents } from './events.js'
 import { createKeyring, ensureSigningKey, type Keyring } from './keys/keyring.js'
 import { createKeyMaintenance } from './keys/maintenance.js'
+import { observeAccounts } from './observe/accounts.js'
+import { observeRevocations, observeSessions } from './observe/sessions.js'
 import { createPasswordHasher, type PasswordHasher } from './passwords/hasher.js'
 import { createSessions, type Sessions } from './sessions/sessions.js'
 import { createMemoryCounterStore, type CounterStore } from './throttle/counter-store.js'
@@ -28,21 +31,23 @@ export interface Services {
 }
 
 /** Everything the routes need, built from the frozen config. Tests and production call this the same way. */
-export async function createServices ({ config, log, clock, store = createStore(config.database) }: {
+export async function createServices ({ config, log, clock, store = createStore(config.database), events }: {
   config: Config
   log: FastifyBaseLogger
   clock: Clock
   store?: Store
+  /** Told about logins, refreshes, revocations and hashing waits (metrics); behaviour is the same without it. */
+  events?: ServiceEvents
 }): Promise<Services> {
   try {
-    return await assemble(config, log, clock, store)
+    return await assemble(config, log, clock, store, events)
   } catch (error) {
     await store.close().catch(() => {})
     throw error
   }
 }
 
-async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, store: Store): Promise<Services> {
+async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, store: Store, events: ServiceEvents | undefined): Promise<Services> {
   await store.migrate()
   const keyringOptions = { dir: config.keysDir, alg: config.alg, clock, log }
   const keyring = await createKeyring(keyringOptions)
@@ -50,13 +55,14 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
   const hasher = await createPasswordHasher({
     params: config.argon2,
     concurrency: config.hashConcurrency,
-    queueLimit: config.hashQueueLimit
+    queueLimit: config.hashQueueLimit,
+    ...(events ? { onWait: (ms: number) => events.hashWait(ms) } : {})
   })
   const counters = createMemoryCounterStore({ clock })
   const throttle = createLoginThrottle({ counters, maxFailures: config.loginMaxFailures, windowSeconds: config.loginWindow })
   const signer = createAccessTokenSigner({ keyring, clock, issuer: config.issuer, audience: config.audience, ttl: config.accessTokenTtl })
-  const sessions = createSessions({
-    store,
+  const plainSessions = createSessions({
+    store: events ? observeRevocations(store, events) : store,
     signer,
     clock,
     log,
@@ -64,7 +70,9 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
     accessTtl: config.accessTokenTtl,
     reuseGrace: config.refreshReuseGrace
   })
-  const accounts = createAccounts({ store, hasher, sessions, throttle, clock, log })
+  const sessions = events ? observeSessions(plainSessions, events) : plainSessions
+  const plainAccounts = createAccounts({ store, hasher, sessions, throttle, clock, log })
+  const accounts = events ? observeAccounts(plainAccounts, events) : plainAccounts
   const rules: TokenRules = {
     issuer: config.issuer,
     audience: config.audience,
