@@ -1,6 +1,8 @@
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { createLogger } from './logger.js'
+import { buildMetricsServer } from './metrics-server.js'
+import { DOCS_PATH } from './plugins/openapi.js'
 import { MissingKeyError } from './services/keys/keyring.js'
 
 /** The only file that reads the environment and listens. */
@@ -44,6 +46,9 @@ async function main () {
   await services.maintainKeys()
   void purge()
 
+  // METRICS_PORT: a second listener with /metrics only; the API port then has no /metrics route (app.ts).
+  const metricsServer = config.metricsPort === undefined ? undefined : buildMetricsServer({ metrics: app.metrics, logger })
+
   let closing = false
   const shutdown = (signal: string) => {
     if (closing) return
@@ -56,7 +61,7 @@ async function main () {
       app.log.error('graceful close timed out; exiting')
       process.exit(1)
     }, 10_000).unref()
-    app.close().then(() => process.exit(0), (error: unknown) => {
+    Promise.all([app.close(), metricsServer?.close()]).then(() => process.exit(0), (error: unknown) => {
       app.log.error({ err: error }, 'error while closing')
       process.exit(1)
     })
@@ -65,15 +70,20 @@ async function main () {
   process.on('SIGINT', () => shutdown('SIGINT'))
 
   const address = await app.listen({ port: config.port, host: config.host })
+  const metricsUrl = metricsServer
+    ? `${await metricsServer.listen({ port: config.metricsPort, host: config.host })}/metrics`
+    : `${address}/metrics`
   const key = app.services.keyring.signingKey()
   app.log.info({
     url: address,
+    docs: `${address}${DOCS_PATH}`,
+    metrics: metricsUrl,
     store: app.services.store.kind,
     alg: config.alg,
     kid: key.kid,
     kids: app.services.keyring.list().map((k) => k.kid),
     issuer: config.issuer
-  }, `tessera listening on ${address} (store ${app.services.store.kind}, ${config.alg}, kid ${key.kid})`)
+  }, `tessera listening on ${address} (store ${app.services.store.kind}, ${config.alg}, kid ${key.kid}); docs at ${address}${DOCS_PATH}`)
 }
 
 await main()
