@@ -155,6 +155,8 @@ function createReader (env: Env, problems: string[]) {
       const value = raw(name) ?? fallback
       const url = parseUrl(value)
       if (!url || !['http:', 'https:'].includes(url.protocol)) return fail(name, `must be an http(s) URL, got "${value}"`, fallback)
+      // RFC 8414 §2: an issuer has no query or fragment (and jwks_uri is built by appending a path to it).
+      if (/[?#]/.test(value)) return fail(name, `must have no query or fragment, got "${value}"`, fallback)
       // The issuer is compared as a string by every verifier: keep exactly what the operator wrote, minus a trailing slash.
       return value.replace(/\/+$/, '')
     },

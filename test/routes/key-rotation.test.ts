@@ -11,7 +11,7 @@ function kidOf (token: string): string {
 
 t.test('key rotation end to end, without logging anyone out', async (t) => {
   const clock = frozenClock()
-  const { app, config } = await buildTestApp(t, { ACCESS_TOKEN_TTL: '60', CLOCK_SKEW: '5' }, { clock })
+  const { app, config } = await buildTestApp(t, { ACCESS_TOKEN_TTL: '900', CLOCK_SKEW: '5' }, { clock })
   await register(app)
   const before = await login(app)
   const oldKid = kidOf(before.access_token)
