@@ -58,6 +58,8 @@ export function createKyselyStore (db: Kysely<Database>, dialect: Dialect): Stor
     kind: dialect.kind,
 
     async migrate () {
+      // On PostgreSQL the Migrator holds a session-level advisory lock while it runs, so replicas that start
+      // together apply each migration once (test/store/postgres-migrate.test.ts); SQLite serialises writers itself.
       const { error, results } = await new Migrator({ db, provider: migrationProvider(dialect.kind) }).migrateToLatest()
       if (error) {
         const failed = results?.find((r) => r.status === 'Error')?.migrationName
