@@ -84,7 +84,7 @@ export function createSessions ({ store, signer, clock, log, refreshTtl, accessT
 
     // Spent. A retry right after a rotation (two tabs, a lost response) gets the same successor, if that
     // successor has not itself been used; anything else is reuse of a stolen token (RFC 9700 §4.14.2).
-    if (token.rotationNonce !== null && token.successorHash !== null && now - token.spentAt <= reuseGrace * 1000) {
+    if (reuseGrace > 0 && token.rotationNonce !== null && token.successorHash !== null && now - token.spentAt <= reuseGrace * 1000) {
       const successor = deriveSuccessor(refreshToken, token.rotationNonce)
       const next = await store.sessions.findToken(token.successorHash)
       if (next && next.token.spentAt === null && hashRefreshToken(successor) === token.successorHash) {
