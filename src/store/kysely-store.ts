@@ -1,5 +1,5 @@
-import { Migrator, sql, type Kysely, type Selectable } from 'kysely'
-import { migrationProvider } from './migrations.js'
+import { sql, type Kysely, type Selectable } from 'kysely'
+import { migrateToLatest } from './migrate.js'
 import type { Database } from './schema.js'
 import {
   UsernameTakenError,
@@ -58,13 +58,7 @@ export function createKyselyStore (db: Kysely<Database>, dialect: Dialect): Stor
     kind: dialect.kind,
 
     async migrate () {
-      // On PostgreSQL the Migrator holds a session-level advisory lock while it runs, so replicas that start
-      // together apply each migration once (test/store/postgres-migrate.test.ts); SQLite serialises writers itself.
-      const { error, results } = await new Migrator({ db, provider: migrationProvider(dialect.kind) }).migrateToLatest()
-      if (error) {
-        const failed = results?.find((r) => r.status === 'Error')?.migrationName
-        throw new Error(`migration ${failed ?? ''} failed: ${(error as Error).message}`, { cause: error })
-      }
+      await migrateToLatest(db, dialect.kind)
     },
 
     async ping () {

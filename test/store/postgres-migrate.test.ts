@@ -26,3 +26,23 @@ t.test('ten replicas migrating one fresh database at once run each migration exa
   await store.users.create({ id: crypto.randomUUID(), username: 'alice', passwordHash: 'h', roles: ['user'], now: Date.now() })
   t.equal((await stores[2]!.users.findByUsername('ALICE'))?.username, 'alice')
 })
+
+t.test('a replica waiting for another replica\'s long migration waits, past the query timeout', await postgresTestOptions(t), async (t) => {
+  const url = await createTestDatabase(t)
+  // Kysely's migration lock (PostgresAdapter's advisory lock id), held as a replica mid-migration holds it.
+  const holder = new pg.Client({ connectionString: url })
+  await holder.connect()
+  t.teardown(() => holder.end())
+  await holder.query('select pg_advisory_lock(3853314791062309107)')
+  const store = createPostgresStore({ url })
+  t.teardown(() => store.close())
+  let settled = false
+  const migrating = store.migrate().finally(() => { settled = true })
+  // Well past the pool's 5 s query timeout (real time: the timeout is in pg, no clock to move), which must
+  // not apply to waiting for the lock.
+  await new Promise((resolve) => setTimeout(resolve, 9000))
+  t.equal(settled, false, 'still waiting for the lock, not failed')
+  await holder.query('select pg_advisory_unlock(3853314791062309107)')
+  await migrating
+  t.same(await store.users.list(), [], 'then it migrated')
+})
