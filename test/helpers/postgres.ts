@@ -41,9 +41,12 @@ export async function postgresTestOptions (t: Test): Promise<{ skip: string | fa
   }
   const notice = `PostgreSQL at ${where} is unreachable (${reason}): skipping PostgreSQL tests (set CI to make this an error)`
   t.comment(notice)
-  process.stderr.write(`NOTICE: ${notice}\n`)
+  if (!noticePrinted) process.stderr.write(`NOTICE: ${notice}\n`)
+  noticePrinted = true
   return { skip: notice }
 }
+
+let noticePrinted = false
 
 function databaseUrl (name: string): string {
   const url = new URL(POSTGRES_ADMIN_URL)

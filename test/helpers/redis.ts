@@ -31,9 +31,12 @@ export async function redisTestOptions (t: Test): Promise<{ skip: string | false
   if (process.env['CI']) throw new Error(`CI is set but Redis at ${REDIS_URL} is unreachable (${reason}); the Redis tests must run in CI`)
   const notice = `Redis at ${REDIS_URL} is unreachable (${reason}): skipping Redis tests (set CI to make this an error)`
   t.comment(notice)
-  process.stderr.write(`NOTICE: ${notice}\n`)
+  if (!noticePrinted) process.stderr.write(`NOTICE: ${notice}\n`)
+  noticePrinted = true
   return { skip: notice }
 }
+
+let noticePrinted = false
 
 /** A key prefix of this test alone; every key under it is deleted when the test ends. */
 export function redisTestPrefix (t: Test): string {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { App } from '../../src/app.js'
 import { buildTestApp, PASSWORD, register, type TestApp } from '../helper.js'
-import { redisAddress, redisTestOptions, redisTestPrefix } from '../helpers/redis.js'
+import { rawRedis, redisAddress, redisTestOptions, redisTestPrefix } from '../helpers/redis.js'
 import { createTcpProxy } from '../helpers/tcp-proxy.js'
 
 function attempt (app: App, username: string, password: string, remoteAddress: string) {
@@ -29,7 +29,8 @@ async function untilRestored (instance: TestApp) {
 
 t.test('login throttling shared through Redis by two instances, surviving a Redis outage', await redisTestOptions(t), async (t) => {
   const proxy = await createTcpProxy(t, redisAddress())
-  const env = { REDIS_URL: `redis://127.0.0.1:${proxy.port}`, REDIS_PREFIX: redisTestPrefix(t), LOGIN_MAX_FAILURES: '3' }
+  const prefix = redisTestPrefix(t)
+  const env = { REDIS_URL: `redis://127.0.0.1:${proxy.port}`, REDIS_PREFIX: prefix, LOGIN_MAX_FAILURES: '3' }
   const a = await buildTestApp(t, env)
   const b = await buildTestApp(t, env)
   await register(a.app, 'alice')
@@ -42,6 +43,8 @@ t.test('login throttling shared through Redis by two instances, surviving a Redi
     t.ok(Number(byAccount.headers['retry-after']) > 0, 'with Retry-After')
     const byAddress = await attempt(b.app, 'someone-else', 'wrong password!', '10.0.0.1')
     t.equal(byAddress.statusCode, 429, 'the address is throttled on the other instance too')
+    t.same((await rawRedis(t).keys(`${prefix}*`)).sort(), [`${prefix}login:account:mallory`, `${prefix}login:address:10.0.0.1`],
+      'the counters live in Redis under REDIS_PREFIX')
   })
 
   t.test('Redis gone: logins keep working, counting is per process, one warning', async (t) => {
