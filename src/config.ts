@@ -21,6 +21,8 @@ export interface Config {
   readonly keysDir: string
   readonly database: StoreUrl
   readonly redisUrl: string | undefined
+  /** Prepended to every Redis key, so deployments (or test runs) sharing one Redis never see each other's counters. */
+  readonly redisPrefix: string
   readonly corsOrigins: readonly string[]
   readonly registration: 'open' | 'closed'
   readonly logLevel: string
@@ -95,6 +97,7 @@ export function loadConfig (env: Env = process.env): Config {
     keysDir: resolve(read.string('KEYS_DIR', './keys')),
     database: read.database('DATABASE_URL', 'sqlite:./data/auth.db'),
     redisUrl: read.optionalUrl('REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix: read.string('REDIS_PREFIX', 'tessera:'),
     corsOrigins: read.origins('CORS_ORIGINS'),
     registration: read.oneOf('REGISTRATION', ['open', 'closed'], 'open'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),

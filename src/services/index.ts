@@ -8,7 +8,8 @@ import { createKeyring, ensureSigningKey, type Keyring } from './keys/keyring.js
 import { createKeyMaintenance } from './keys/maintenance.js'
 import { createPasswordHasher, type PasswordHasher } from './passwords/hasher.js'
 import { createSessions, type Sessions } from './sessions/sessions.js'
-import { createMemoryCounterStore, type CounterStore } from './throttle/counter-store.js'
+import type { CounterStore } from './throttle/counter-store.js'
+import { createCounterStore } from './throttle/create-counter-store.js'
 import { createLoginThrottle } from './throttle/login-throttle.js'
 import { createAccessTokenSigner, type TokenRules } from './tokens/access-token.js'
 
@@ -52,7 +53,7 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
     concurrency: config.hashConcurrency,
     queueLimit: config.hashQueueLimit
   })
-  const counters = createMemoryCounterStore({ clock })
+  const counters = createCounterStore({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, clock, log })
   const throttle = createLoginThrottle({ counters, maxFailures: config.loginMaxFailures, windowSeconds: config.loginWindow })
   const signer = createAccessTokenSigner({ keyring, clock, issuer: config.issuer, audience: config.audience, ttl: config.accessTokenTtl })
   const sessions = createSessions({
