@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs'
+import { execFile } from 'node:child_process'
 import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
 import t from 'tap'
 import { generateKey, writeKeyFile } from '../../src/services/keys/key-files.js'
 import { PASSWORD } from '../helper.js'
@@ -78,13 +79,12 @@ t.test('two replicas sharing PostgreSQL, Redis and KEYS_DIR', { skip }, async (t
 
   t.test('a key rotated into KEYS_DIR shows up in both JWKS after SIGHUP', async (t) => {
     t.same(await jwksKids(a), [initial.kid])
+    // The operator's way: the admin CLI with the same KEYS_DIR and JWT_ALG, publishing a key an hour before it signs.
     const cli = resolve(import.meta.dirname, '..', '..', 'dist', 'cli.js')
-    // TODO(issue 4): use `keys rotate` through dist/cli.js once the CLI exists on this branch; until then the
-    // test writes the rotated key the way the CLI does: a new file in KEYS_DIR, published an hour before it signs.
-    t.comment(existsSync(cli) ? 'dist/cli.js exists but is not used yet' : 'no dist/cli.js on this branch: writing the key file directly')
-    const now = Date.now()
-    const next = await generateKey('ES256', new Date(now), new Date(now + 3_600_000))
-    await writeKeyFile(keysDir, next, { exclusive: true })
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, 'keys', 'rotate', '--activate-in', '3600', '--json'], {
+      env: { ...process.env, KEYS_DIR: keysDir, JWT_ALG: 'ES256' }
+    })
+    const next = JSON.parse(stdout) as { kid: string }
     t.same(await jwksKids(b), [initial.kid], 'not before the signal (the periodic re-read is a minute away)')
     a.child.kill('SIGHUP')
     b.child.kill('SIGHUP')
