@@ -33,6 +33,7 @@ export interface Config {
   readonly trustProxy: boolean | number | string | undefined
   readonly refreshReuseGrace: number
   readonly keysReloadInterval: number
+  readonly revocationPollInterval: number
 }
 
 /** Every problem found in the environment, so an operator fixes them in one pass. */
@@ -86,7 +87,9 @@ export function loadConfig (env: Env = process.env): Config {
     loginWindow: read.int('LOGIN_WINDOW', 900, { min: 1, max: 86400 }),
     trustProxy: read.trustProxy('TRUST_PROXY'),
     refreshReuseGrace: read.int('REFRESH_REUSE_GRACE', 10, { min: 0, max: 300 }),
-    keysReloadInterval: read.int('KEYS_RELOAD_INTERVAL', 60, { min: 1, max: 86400 })
+    keysReloadInterval: read.int('KEYS_RELOAD_INTERVAL', 60, { min: 1, max: 86400 }),
+    // Seconds between re-reads of the revocation list by the verify hook: the longest a logout takes to reach it.
+    revocationPollInterval: read.int('REVOCATION_POLL_INTERVAL', 5, { min: 1, max: 300 })
   }
 
   if (problems.length > 0) throw new ConfigError(problems)

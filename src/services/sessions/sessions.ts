@@ -119,7 +119,9 @@ export function createSessions ({ store, signer, clock, log, refreshTtl, accessT
     async endAll (userId, reason) {
       const now = clock.now()
       const revoked = await store.sessions.revokeUserFamilies(userId, reason, now)
-      // A user-wide not-before also covers access tokens whose session was already gone.
+      // Per-session entries refuse tokens issued in this very second, which the not-before (whole seconds,
+      // like iat) cannot tell apart from a new login right after; the not-before covers sessions already gone.
+      for (const familyId of revoked) await publishSessionRevocation(familyId, now)
       const notBefore = Math.floor(now / 1000)
       await store.users.setTokensNotBefore(userId, notBefore, now)
       await store.revocations.add({ kind: 'user', subject: userId, notBefore, createdAt: now, expiresAt: now + accessTtl * 1000 })
