@@ -7,12 +7,13 @@ import type { VerifierOptions } from './options.js'
 import { roleProblem, rolesFrom } from './roles.js'
 import { createVerifier, type Verifier } from './verifier.js'
 
+// Inline import() types: the emitted .d.ts keeps them, where it drops imported names used only in here.
 declare module 'fastify' {
   interface FastifyInstance {
     /** onRequest hook: sets `request.user` from the Bearer token or answers 401 with WWW-Authenticate. */
-    authenticate (request: FastifyRequest, reply: FastifyReply): Promise<void>
+    authenticate (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply): Promise<void>
     /** A hook that answers 403 FORBIDDEN unless `request.user` has at least one of `roles`. Add it after `authenticate`. */
-    requireRole (...roles: string[]): (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+    requireRole (...roles: string[]): (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => Promise<void>
   }
   interface FastifyRequest {
     user: AuthUser
