@@ -41,6 +41,8 @@ export interface Config {
   readonly jwksMaxAge: number
   /** Seconds between publishing a new key and its first signature (derived, see publishLead()). */
   readonly keyPublishLead: number
+  /** Seconds between re-reads of the revocation list by the verify hook. */
+  readonly revocationPollInterval: number
 }
 
 /**
@@ -113,7 +115,9 @@ export function loadConfig (env: Env = process.env): Config {
     keysReloadInterval,
     keyRotationDays,
     jwksMaxAge: JWKS_MAX_AGE,
-    keyPublishLead: publishLead(JWKS_MAX_AGE, keysReloadInterval)
+    keyPublishLead: publishLead(JWKS_MAX_AGE, keysReloadInterval),
+    // Seconds between re-reads of the revocation list by the verify hook: the longest a logout takes to reach it.
+    revocationPollInterval: read.int('REVOCATION_POLL_INTERVAL', 5, { min: 1, max: 300 })
   }
 
   if (problems.length > 0) throw new ConfigError(problems)

@@ -13,8 +13,14 @@ export async function endAllSessions (store: Store, { userId, reason, now, acces
   accessTtl: number
 }): Promise<string[]> {
   const revoked = await store.sessions.revokeUserFamilies(userId, reason, now)
+  const expiresAt = now + accessTtl * 1000
+  // Per-session entries refuse tokens issued in this very second, which the not-before (whole seconds, like iat)
+  // cannot tell apart from a new login right after; the not-before covers sessions that had already ended.
+  for (const familyId of revoked) {
+    await store.revocations.add({ kind: 'session', subject: familyId, notBefore: null, createdAt: now, expiresAt })
+  }
   const notBefore = Math.floor(now / 1000)
   await store.users.setTokensNotBefore(userId, notBefore, now)
-  await store.revocations.add({ kind: 'user', subject: userId, notBefore, createdAt: now, expiresAt: now + accessTtl * 1000 })
+  await store.revocations.add({ kind: 'user', subject: userId, notBefore, createdAt: now, expiresAt })
   return revoked
 }
