@@ -62,7 +62,8 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
     clock,
     log,
     refreshTtl: config.refreshTokenTtl,
-    accessTtl: config.accessTokenTtl,
+    // The longest a token issued now can be accepted: its lifetime plus the clock skew verifiers allow.
+    tokenLifetime: config.accessTokenTtl + config.clockSkew,
     reuseGrace: config.refreshReuseGrace
   })
   const accounts = createAccounts({ store, hasher, sessions, throttle, clock, log })
