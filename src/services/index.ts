@@ -11,7 +11,8 @@ import { observeAccounts } from './observe/accounts.js'
 import { observeRevocations, observeSessions } from './observe/sessions.js'
 import { createPasswordHasher, type PasswordHasher } from './passwords/hasher.js'
 import { createSessions, type Sessions } from './sessions/sessions.js'
-import { createMemoryCounterStore, type CounterStore } from './throttle/counter-store.js'
+import type { CounterStore } from './throttle/counter-store.js'
+import { createCounterStore } from './throttle/create-counter-store.js'
 import { createLoginThrottle } from './throttle/login-throttle.js'
 import { createAccessTokenSigner, type TokenRules } from './tokens/access-token.js'
 
@@ -58,7 +59,7 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
     queueLimit: config.hashQueueLimit,
     ...(events ? { onWait: (ms: number) => events.hashWait(ms) } : {})
   })
-  const counters = createMemoryCounterStore({ clock })
+  const counters = createCounterStore({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, clock, log })
   const throttle = createLoginThrottle({ counters, maxFailures: config.loginMaxFailures, windowSeconds: config.loginWindow })
   const signer = createAccessTokenSigner({ keyring, clock, issuer: config.issuer, audience: config.audience, ttl: config.accessTokenTtl })
   const plainSessions = createSessions({
@@ -67,7 +68,8 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
     clock,
     log,
     refreshTtl: config.refreshTokenTtl,
-    accessTtl: config.accessTokenTtl,
+    // The longest a token issued now can be accepted: its lifetime plus the clock skew verifiers allow.
+    tokenLifetime: config.accessTokenTtl + config.clockSkew,
     reuseGrace: config.refreshReuseGrace
   })
   const sessions = events ? observeSessions(plainSessions, events) : plainSessions

@@ -1,5 +1,5 @@
-import { Migrator, sql, type Kysely, type Selectable } from 'kysely'
-import { migrationProvider } from './migrations.js'
+import { sql, type Kysely, type Selectable } from 'kysely'
+import { migrateToLatest } from './migrate.js'
 import type { Database } from './schema.js'
 import {
   UsernameTakenError,
@@ -58,11 +58,7 @@ export function createKyselyStore (db: Kysely<Database>, dialect: Dialect): Stor
     kind: dialect.kind,
 
     async migrate () {
-      const { error, results } = await new Migrator({ db, provider: migrationProvider(dialect.kind) }).migrateToLatest()
-      if (error) {
-        const failed = results?.find((r) => r.status === 'Error')?.migrationName
-        throw new Error(`migration ${failed ?? ''} failed: ${(error as Error).message}`, { cause: error })
-      }
+      await migrateToLatest(db, dialect.kind)
     },
 
     async ping () {

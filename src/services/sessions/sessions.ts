@@ -28,13 +28,13 @@ export interface Sessions {
 
 const invalid = (reason: string) => new AppError('REFRESH_TOKEN_INVALID', 'The refresh token is invalid or expired', { reason })
 
-export function createSessions ({ store, signer, clock, log, refreshTtl, accessTtl, reuseGrace }: {
+export function createSessions ({ store, signer, clock, log, refreshTtl, tokenLifetime, reuseGrace }: {
   store: Store
   signer: AccessTokenSigner
   clock: Clock
   log: FastifyBaseLogger
   refreshTtl: number
-  accessTtl: number
+  tokenLifetime: number
   reuseGrace: number
 }): Sessions {
   function respond (user: User, familyId: string, expiresAt: number, refreshToken: string): TokenResponse {
@@ -51,7 +51,7 @@ export function createSessions ({ store, signer, clock, log, refreshTtl, accessT
 
   /** Verifiers that follow the revocation feed drop access tokens of this session until they would have expired anyway. */
   async function publishSessionRevocation (familyId: string, now: number) {
-    await store.revocations.add({ kind: 'session', subject: familyId, notBefore: null, createdAt: now, expiresAt: now + accessTtl * 1000 })
+    await store.revocations.add({ kind: 'session', subject: familyId, notBefore: null, createdAt: now, expiresAt: now + tokenLifetime * 1000 })
   }
 
   async function revokeFamily (familyId: string, reason: string, now: number) {
@@ -119,7 +119,7 @@ export function createSessions ({ store, signer, clock, log, refreshTtl, accessT
     },
 
     async endAll (userId, reason) {
-      const revoked = await endAllSessions(store, { userId, reason, now: clock.now(), accessTtl })
+      const revoked = await endAllSessions(store, { userId, reason, now: clock.now(), tokenLifetime })
       log.info({ event: 'sessions_ended', userId, reason, families: revoked.length }, 'all sessions of the user ended')
     }
   }

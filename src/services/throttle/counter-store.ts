@@ -10,6 +10,8 @@ export interface Count {
 export interface CounterStore {
   increment (key: string, windowMs: number): Promise<Count>
   get (key: string): Promise<Count>
+  /** Gives back one count within the current window (never below 0); no-op once the window has ended. */
+  decrement (key: string): Promise<void>
   reset (key: string): Promise<void>
   close (): Promise<void>
 }
@@ -45,6 +47,10 @@ export function createMemoryCounterStore ({ clock, maxKeys = 100_000 }: { clock:
     async get (key) {
       const entry = live(key)
       return entry ? { count: entry.count, ttl: entry.resetAt - clock.now() } : { count: 0, ttl: 0 }
+    },
+    async decrement (key) {
+      const entry = live(key)
+      if (entry && entry.count > 0) entry.count--
     },
     async reset (key) {
       counters.delete(key)
