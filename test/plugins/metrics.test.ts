@@ -117,30 +117,37 @@ t.test('token rejections are counted by code and a coarse internal reason', asyn
   const flipped = `${signature?.[0] === 'A' ? 'B' : 'A'}${signature?.slice(1) ?? ''}`
 
   await me({})
+  // RFC 6750 §3.1: another scheme is no Bearer credential at all, so it counts as missing.
   await me({ authorization: `Basic ${Buffer.from('alice:pw').toString('base64')}` })
+  await me({ authorization: 'Bearer two words' })
   await me(bearer('not-a-jwt'))
   await me(bearer(`${head}.${body}.${flipped}`))
   await me(bearer(await signed(claims, { kid: 'no-such-kid' })))
   await me(bearer(await signed(claims, { jku: 'https://evil.test/jwks' })))
   await me(bearer(await signed({ ...claims, aud: 'another-api' })))
   await me(bearer(await signed({ ...claims, iat: now - 150, exp: now - 100 })))
+  const ended = await login(app, 'alice')
+  await app.inject({ method: 'POST', url: '/auth/logout', payload: { refresh_token: ended.refresh_token } })
+  await app.revocations.refresh()
+  await me(bearer(ended.access_token))
 
   const samples = await scrape(app)
-  const expected: Array<[string, string]> = [
-    ['TOKEN_MISSING', 'missing'],
-    ['TOKEN_INVALID', 'scheme'],
-    ['TOKEN_INVALID', 'malformed'],
-    ['TOKEN_INVALID', 'signature'],
-    ['TOKEN_INVALID', 'unknown_kid'],
-    ['TOKEN_INVALID', 'header'],
-    ['TOKEN_INVALID', 'claims'],
-    ['TOKEN_EXPIRED', 'expired']
+  const expected: Array<[string, string, number]> = [
+    ['TOKEN_MISSING', 'missing', 2],
+    ['TOKEN_INVALID', 'scheme', 1],
+    ['TOKEN_INVALID', 'malformed', 1],
+    ['TOKEN_INVALID', 'signature', 1],
+    ['TOKEN_INVALID', 'unknown_kid', 1],
+    ['TOKEN_INVALID', 'header', 1],
+    ['TOKEN_INVALID', 'claims', 1],
+    ['TOKEN_EXPIRED', 'expired', 1],
+    ['TOKEN_INVALID', 'revoked', 1]
   ]
-  for (const [code, reason] of expected) {
-    t.equal(samples.get(`tessera_token_rejections_total{code="${code}",reason="${reason}"}`), 1, `${code} / ${reason}`)
+  for (const [code, reason, count] of expected) {
+    t.equal(samples.get(`tessera_token_rejections_total{code="${code}",reason="${reason}"}`), count, `${code} / ${reason}`)
   }
   const total = [...samples].filter(([name]) => name.startsWith('tessera_token_rejections_total')).reduce((sum, [, value]) => sum + value, 0)
-  t.equal(total, expected.length, 'each refusal counted once, none as "other"')
+  t.equal(total, expected.reduce((sum, [, , count]) => sum + count, 0), 'each refusal counted once, none as "other"')
 })
 
 t.test('hashing: wait time is observed per hash, queue depth and active hashes are read at scrape time', async (t) => {
