@@ -90,7 +90,7 @@ export async function buildApp ({ config, logger, clock = systemClock, store }: 
   await app.register(publicAuthRoutes, { services, registration: config.registration })
   await app.register(revocationRoutes, { services, config, clock })
 
-  await app.register(revocations, { store: services.store.revocations, clock, clockSkew: config.clockSkew, interval: config.revocationPollInterval })
+  await app.register(revocations, { store: services.store.revocations, clock, interval: config.revocationPollInterval })
   await app.register(authenticate, { keyring: services.keyring, rules: services.rules, clock, checks: [app.revocations.check] })
   await app.register(async function protectedScope (scope) {
     scope.addHook('onRequest', scope.authenticate)

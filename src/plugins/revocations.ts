@@ -14,13 +14,12 @@ declare module 'fastify' {
 export interface RevocationsOptions {
   store: RevocationStore
   clock: Clock
-  clockSkew: number
   /** Seconds between refreshes: the longest a logout takes to reach this replica's verify hook. */
   interval: number
 }
 
-async function revocationsPlugin (app: FastifyInstance, { store, clock, clockSkew, interval }: RevocationsOptions) {
-  const cache = createRevocationCache({ store, clock, clockSkew })
+async function revocationsPlugin (app: FastifyInstance, { store, clock, interval }: RevocationsOptions) {
+  const cache = createRevocationCache({ store, clock })
   // Loaded before the first request: a restarted replica must not forget the logouts of the last minutes.
   await cache.refresh()
 

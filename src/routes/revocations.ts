@@ -36,8 +36,7 @@ export const revocationRoutes: FastifyPluginAsyncTypebox<{ services: Services, c
   }, async (request, reply) => {
     const page = await readRevocationFeed(services.store.revocations, {
       after: Number(request.query.since ?? 0),
-      now: clock.now(),
-      skewMs: config.clockSkew * 1000
+      now: clock.now()
     })
     const sessions = new Set<string>()
     const users: Record<string, number> = {}

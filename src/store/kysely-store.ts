@@ -165,6 +165,8 @@ export function createKyselyStore (db: Kysely<Database>, dialect: Dialect): Stor
             .set({ spent_at: now, rotation_nonce: successor.nonce, successor_hash: successor.hash })
             .where('token_hash', '=', hash)
             .where('spent_at', 'is', null)
+            // A logout that committed after this refresh read the family must still win: spend only in a live family.
+            .where('family_id', 'in', trx.selectFrom('refresh_families').select('id').where('revoked_at', 'is', null).where('expires_at', '>', now))
             .executeTakeFirst()
           if (Number(result.numUpdatedRows) !== 1) return false
           const { family_id: familyId } = await trx.selectFrom('refresh_tokens').select('family_id').where('token_hash', '=', hash).executeTakeFirstOrThrow()

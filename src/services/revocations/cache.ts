@@ -18,22 +18,19 @@ export interface RevocationCache {
   readonly size: number
 }
 
-export function createRevocationCache ({ store, clock, clockSkew }: {
+export function createRevocationCache ({ store, clock }: {
   store: RevocationStore
   clock: Clock
-  /** Seconds: an entry is kept this long beyond the expiry of the tokens it affects, like `exp` itself. */
-  clockSkew: number
 }): RevocationCache {
   const list = createRevocationList()
-  const skewMs = clockSkew * 1000
   let cursor = 0
   let running: Promise<void> | undefined
 
   async function load () {
     for (let page = 0; page < MAX_PAGES; page++) {
-      const { entries, cursor: next, hasMore } = await readRevocationFeed(store, { after: cursor, now: clock.now(), skewMs })
+      const { entries, cursor: next, hasMore } = await readRevocationFeed(store, { after: cursor, now: clock.now() })
       for (const entry of entries) {
-        const keepUntil = entry.expiresAt + skewMs
+        const keepUntil = entry.expiresAt
         if (entry.kind === 'session') list.addSession(entry.subject, keepUntil)
         else if (entry.notBefore !== null) list.addUser(entry.subject, entry.notBefore, keepUntil)
       }

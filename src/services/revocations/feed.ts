@@ -43,15 +43,14 @@ export function settledCursor (entries: readonly Revocation[], after: number, no
 
 /**
  * One page of the revocation feed: entries after `after` whose tokens can still be accepted somewhere
- * (an entry expires when the last token it affects does; a verifier allows `skewMs` beyond `exp`).
+ * (an entry's expiry already includes the clock skew verifiers allow beyond `exp`: see endAllSessions).
  */
-export async function readRevocationFeed (store: RevocationStore, { after, now, skewMs, limit = FEED_LIMIT }: {
+export async function readRevocationFeed (store: RevocationStore, { after, now, limit = FEED_LIMIT }: {
   after: number
   now: number
-  skewMs: number
   limit?: number
 }): Promise<FeedPage> {
-  const rows = await store.since(after, now - skewMs, limit + 1)
+  const rows = await store.since(after, now, limit + 1)
   const hasMore = rows.length > limit
   const entries = hasMore ? rows.slice(0, limit) : rows
   return { entries, cursor: settledCursor(entries, after, now), hasMore }

@@ -58,7 +58,7 @@ export function createSessions ({ store, signer, clock, log, refreshTtl, tokenLi
     if (await store.sessions.revokeFamily(familyId, reason, now)) await publishSessionRevocation(familyId, now)
   }
 
-  async function refresh (refreshToken: string): Promise<TokenResponse> {
+  async function refresh (refreshToken: string, retry = true): Promise<TokenResponse> {
     if (!REFRESH_TOKEN_PATTERN.test(refreshToken)) throw invalid('not a refresh token')
     const hash = hashRefreshToken(refreshToken)
     const found = await store.sessions.findToken(hash)
@@ -79,8 +79,10 @@ export function createSessions ({ store, signer, clock, log, refreshTtl, tokenLi
       if (await store.sessions.rotate(hash, { hash: hashRefreshToken(successor), nonce }, now)) {
         return respond(user, family.id, family.expiresAt, successor)
       }
-      // Another request (here or on another replica) rotated it first: treat this one as the retry it is.
-      return await refresh(refreshToken)
+      // Another request (here or on another replica) rotated it first, or a logout ended the session meanwhile:
+      // read it again and answer as the retry (or the refusal) it now is.
+      if (retry) return await refresh(refreshToken, false)
+      throw invalid('refresh token changed during rotation')
     }
 
     // Spent. A retry right after a rotation (two tabs, a lost response) gets the same successor, if that
@@ -108,7 +110,7 @@ export function createSessions ({ store, signer, clock, log, refreshTtl, tokenLi
       return respond(user, family.id, family.expiresAt, refreshToken)
     },
 
-    refresh,
+    refresh: async (refreshToken) => await refresh(refreshToken),
 
     async logout (refreshToken) {
       if (!REFRESH_TOKEN_PATTERN.test(refreshToken)) return
