@@ -1,31 +1,26 @@
-import { execFileSync, spawn } from 'node:child_process'
-import { mkdirSync, readdirSync, statSync } from 'node:fs'
+import { execFile, spawn } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import t from 'tap'
 import { bearer, buildTestApp, PASSWORD, register } from './helper.js'
 
+/**
+ * The CLI is tested as operators run it: compiled, in its own process. The build goes to a private folder
+ * (same tsconfig as `npm run build`), so the test runs the current sources and never races a build of dist/.
+ */
 const root = fileURLToPath(new URL('..', import.meta.url))
-const CLI = join(root, 'dist', 'cli.js')
-
-/** The CLI is tested as operators run it, compiled; rebuild first when dist/ is older than src/. */
-function newestMtime (dir: string): number {
-  return Math.max(0, ...readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => statSync(join(entry.parentPath, entry.name)).mtimeMs))
-}
-function ensureBuilt () {
-  let built = 0
-  try { built = statSync(CLI).mtimeMs } catch {}
-  if (built < newestMtime(join(root, 'src'))) {
-    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' })
-  }
-}
-ensureBuilt()
+const buildDir = join(t.testdir({}), 'dist')
+await promisify(execFile)(process.execPath, [
+  join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'),
+  '--outDir', buildDir, '--tsBuildInfoFile', join(buildDir, '.tsbuildinfo')
+], { cwd: root })
+const CLI = join(buildDir, 'cli.js')
 
 interface Run { code: number | null, stdout: string, stderr: string }
 
-/** Runs `node dist/cli.js` with only the variables given (no inherited configuration), stdin as a pipe. */
+/** Runs the compiled CLI with only the variables given (no inherited configuration), stdin as a pipe. */
 async function cli (dir: string, args: string[], { input = '', env = {} }: { input?: string, env?: Record<string, string> } = {}): Promise<Run> {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: dir,

@@ -43,7 +43,7 @@ async function registerMetrics (app: FastifyInstance, { metrics, services, clock
   if (route) app.get(METRICS_PATH, { schema: metricsSchema }, async (_request, reply) => await metricsResponse(metrics, reply))
 }
 
-export const metricsSchema = {
+const metricsSchema = {
   tags: ['operations'],
   summary: 'Prometheus metrics (text exposition format); served on METRICS_PORT instead when that is set',
   produces: ['text/plain'],

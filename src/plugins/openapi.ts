@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs'
 import { STATUS_CODES } from 'node:http'
-import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
@@ -9,7 +11,23 @@ import type { Config } from '../config.js'
 export const OPENAPI_PATH = '/openapi.json'
 export const DOCS_PATH = '/docs'
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string }
+/**
+ * The package version for info.version: the nearest package.json above this file, wherever the compiled
+ * files were copied (dist/ in the repository, /app/dist in the image, a test's private build folder).
+ */
+function packageVersion (): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      const { name, version } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string, version?: string }
+      if (name === 'tessera' && typeof version === 'string') return version
+    } catch {
+      // No readable package.json in this folder: look in the parent.
+    }
+  }
+  return '0.0.0'
+}
+
+const version = packageVersion()
 
 const DESCRIPTION = `Stateless JWT authentication. Log in for a short-lived access token (an RFC 9068 JWT signed with
 a key published at /.well-known/jwks.json) and an opaque refresh token that rotates on every use.
