@@ -30,6 +30,10 @@ export interface Config {
   readonly hashQueueLimit: number
   readonly loginMaxFailures: number
   readonly loginWindow: number
+  /** Longest progressive login delay in seconds (never more than loginWindow); see docs/throttling.md. */
+  readonly loginMaxDelay: number
+  /** Login attempts per second the whole deployment hashes at most (the global ceiling). */
+  readonly loginGlobalMaxPerSecond: number
   readonly trustProxy: boolean | number | string | undefined
   readonly refreshReuseGrace: number
   readonly keysReloadInterval: number
@@ -80,6 +84,7 @@ export function loadConfig (env: Env = process.env): Config {
   }
   const hashConcurrency = read.int('HASH_CONCURRENCY', Math.max(1, availableParallelism() - 1), { min: 1, max: 256 })
 
+  const loginWindow = read.int('LOGIN_WINDOW', 900, { min: 1, max: 86400 })
   const keysReloadInterval = read.int('KEYS_RELOAD_INTERVAL', 60, { min: 1, max: 86400 })
   const keyRotationDays = read.optionalInt('KEY_ROTATION_DAYS', { min: 1, max: 3650 })
 
@@ -104,7 +109,10 @@ export function loadConfig (env: Env = process.env): Config {
     // Waiting requests beyond this answer 503 at once instead of piling up behind the hashing threads.
     hashQueueLimit: read.int('HASH_QUEUE_LIMIT', hashConcurrency * 64, { min: 1, max: 100000 }),
     loginMaxFailures: read.int('LOGIN_MAX_FAILURES', 10, { min: 1, max: 10000 }),
-    loginWindow: read.int('LOGIN_WINDOW', 900, { min: 1, max: 86400 }),
+    loginWindow,
+    // A delay longer than the window would outlive the failures it is computed from, so the window caps it.
+    loginMaxDelay: Math.min(loginWindow, read.int('LOGIN_MAX_DELAY', 300, { min: 1, max: 86400 })),
+    loginGlobalMaxPerSecond: read.int('LOGIN_GLOBAL_MAX_PER_SECOND', 100, { min: 1, max: 1_000_000 }),
     trustProxy: read.trustProxy('TRUST_PROXY'),
     refreshReuseGrace: read.int('REFRESH_REUSE_GRACE', 10, { min: 0, max: 300 }),
     keysReloadInterval,

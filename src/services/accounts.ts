@@ -52,7 +52,7 @@ export function createAccounts ({ store, hasher, sessions, throttle, clock, log 
         log.info({ event: 'login_failed', reason, userId: user?.id, address }, 'login failed')
         throw invalidCredentials(reason)
       }
-      await throttle.recordSuccess(account)
+      await throttle.recordSuccess(account, address)
       if (needsRehash) {
         // Upgrade a hash made with older (weaker) parameters while the password is at hand.
         const passwordHash = await hasher.hash(password)

@@ -53,7 +53,13 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
     queueLimit: config.hashQueueLimit
   })
   const counters = createMemoryCounterStore({ clock })
-  const throttle = createLoginThrottle({ counters, maxFailures: config.loginMaxFailures, windowSeconds: config.loginWindow })
+  const throttle = createLoginThrottle({
+    counters,
+    maxFailures: config.loginMaxFailures,
+    windowSeconds: config.loginWindow,
+    maxDelaySeconds: config.loginMaxDelay,
+    globalMaxPerSecond: config.loginGlobalMaxPerSecond
+  })
   const signer = createAccessTokenSigner({ keyring, clock, issuer: config.issuer, audience: config.audience, ttl: config.accessTokenTtl })
   const sessions = createSessions({
     store,
