@@ -34,6 +34,10 @@ export interface Config {
   readonly loginMaxDelay: number
   /** Login attempts per second the whole deployment hashes at most (the global ceiling). */
   readonly loginGlobalMaxPerSecond: number
+  readonly registerMaxPerWindow: number
+  readonly registerWindow: number
+  readonly refreshMaxPerWindow: number
+  readonly refreshWindow: number
   readonly trustProxy: boolean | number | string | undefined
   readonly refreshReuseGrace: number
   readonly keysReloadInterval: number
@@ -113,6 +117,10 @@ export function loadConfig (env: Env = process.env): Config {
     // A delay longer than the window would outlive the failures it is computed from, so the window caps it.
     loginMaxDelay: Math.min(loginWindow, read.int('LOGIN_MAX_DELAY', 300, { min: 1, max: 86400 })),
     loginGlobalMaxPerSecond: read.int('LOGIN_GLOBAL_MAX_PER_SECOND', 100, { min: 1, max: 1_000_000 }),
+    registerMaxPerWindow: read.int('REGISTER_MAX_PER_WINDOW', 30, { min: 1, max: 1_000_000 }),
+    registerWindow: read.int('REGISTER_WINDOW', 3600, { min: 1, max: 86400 }),
+    refreshMaxPerWindow: read.int('REFRESH_MAX_PER_WINDOW', 300, { min: 1, max: 1_000_000 }),
+    refreshWindow: read.int('REFRESH_WINDOW', 60, { min: 1, max: 86400 }),
     trustProxy: read.trustProxy('TRUST_PROXY'),
     refreshReuseGrace: read.int('REFRESH_REUSE_GRACE', 10, { min: 0, max: 300 }),
     keysReloadInterval,

@@ -10,6 +10,7 @@ import { createPasswordHasher, type PasswordHasher } from './passwords/hasher.js
 import { createSessions, type Sessions } from './sessions/sessions.js'
 import { createMemoryCounterStore, type CounterStore } from './throttle/counter-store.js'
 import { createLoginThrottle } from './throttle/login-throttle.js'
+import { createRateLimit, type RateLimit } from './throttle/rate-limit.js'
 import { createAccessTokenSigner, type TokenRules } from './tokens/access-token.js'
 
 export interface Services {
@@ -17,6 +18,8 @@ export interface Services {
   keyring: Keyring
   hasher: PasswordHasher
   counters: CounterStore
+  /** Requests per client address on routes that cost work but guess no secret. */
+  limits: { register: RateLimit, refresh: RateLimit }
   sessions: Sessions
   accounts: Accounts
   rules: TokenRules
@@ -60,6 +63,10 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
     maxDelaySeconds: config.loginMaxDelay,
     globalMaxPerSecond: config.loginGlobalMaxPerSecond
   })
+  const limits = {
+    register: createRateLimit({ counters, name: 'register', max: config.registerMaxPerWindow, windowSeconds: config.registerWindow }),
+    refresh: createRateLimit({ counters, name: 'refresh', max: config.refreshMaxPerWindow, windowSeconds: config.refreshWindow })
+  }
   const signer = createAccessTokenSigner({ keyring, clock, issuer: config.issuer, audience: config.audience, ttl: config.accessTokenTtl })
   const sessions = createSessions({
     store,
@@ -84,6 +91,7 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
     keyring,
     hasher,
     counters,
+    limits,
     sessions,
     accounts,
     rules,

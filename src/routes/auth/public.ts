@@ -20,6 +20,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services, r
     }
   }, async (request, reply) => {
     if (registration === 'closed') throw new AppError('REGISTRATION_CLOSED', 'Registration is closed')
+    await services.limits.register.hit(request.ip)
     const user = await services.accounts.register(request.body.username, request.body.password)
     return await reply.code(201).send({ user })
   })
@@ -44,6 +45,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services, r
       response: { 200: Type.Ref('TokenResponse'), ...errors(400, 401, 413, 415, 429, 503) }
     }
   }, async (request, reply) => {
+    await services.limits.refresh.hit(request.ip)
     const tokens = await services.sessions.refresh(request.body.refresh_token)
     return await reply.header('cache-control', 'no-store').send(tokens)
   })
