@@ -38,6 +38,10 @@ export interface Config {
   readonly registerWindow: number
   readonly refreshMaxPerWindow: number
   readonly refreshWindow: number
+  /** Minimum length of a new password, in Unicode code points (NIST SP 800-63B §3.1.1.2); never below 8. */
+  readonly passwordMinLength: number
+  /** File of common passwords refused for new passwords; undefined means the bundled list. */
+  readonly passwordBlocklist: string | undefined
   readonly trustProxy: boolean | number | string | undefined
   readonly refreshReuseGrace: number
   readonly keysReloadInterval: number
@@ -121,6 +125,8 @@ export function loadConfig (env: Env = process.env): Config {
     registerWindow: read.int('REGISTER_WINDOW', 3600, { min: 1, max: 86400 }),
     refreshMaxPerWindow: read.int('REFRESH_MAX_PER_WINDOW', 300, { min: 1, max: 1_000_000 }),
     refreshWindow: read.int('REFRESH_WINDOW', 60, { min: 1, max: 86400 }),
+    passwordMinLength: read.int('PASSWORD_MIN_LENGTH', 8, { min: 8, max: 128, why: 'the NIST SP 800-63B floor' }),
+    passwordBlocklist: read.optionalPath('PASSWORD_BLOCKLIST'),
     trustProxy: read.trustProxy('TRUST_PROXY'),
     refreshReuseGrace: read.int('REFRESH_REUSE_GRACE', 10, { min: 0, max: 300 }),
     keysReloadInterval,
@@ -173,6 +179,10 @@ function createReader (env: Env, problems: string[]) {
       if (!url || !['http:', 'https:'].includes(url.protocol)) return fail(name, `must be an http(s) URL, got "${value}"`, fallback)
       // The issuer is compared as a string by every verifier: keep exactly what the operator wrote, minus a trailing slash.
       return value.replace(/\/+$/, '')
+    },
+    optionalPath (name: string): string | undefined {
+      const value = raw(name)
+      return value === undefined ? undefined : resolve(value)
     },
     optionalUrl (name: string, protocols: string[]): string | undefined {
       const value = raw(name)

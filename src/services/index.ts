@@ -6,7 +6,9 @@ import type { Store } from '../store/types.js'
 import { createAccounts, type Accounts } from './accounts.js'
 import { createKeyring, ensureSigningKey, type Keyring } from './keys/keyring.js'
 import { createKeyMaintenance } from './keys/maintenance.js'
+import { defaultBlocklistFile, loadBlocklist } from './passwords/blocklist.js'
 import { createPasswordHasher, type PasswordHasher } from './passwords/hasher.js'
+import { createPasswordPolicy, type PasswordPolicy } from './passwords/policy.js'
 import { createSessions, type Sessions } from './sessions/sessions.js'
 import { createMemoryCounterStore, type CounterStore } from './throttle/counter-store.js'
 import { createLoginThrottle } from './throttle/login-throttle.js'
@@ -17,6 +19,7 @@ export interface Services {
   store: Store
   keyring: Keyring
   hasher: PasswordHasher
+  policy: PasswordPolicy
   counters: CounterStore
   /** Requests per client address on routes that cost work but guess no secret. */
   limits: { register: RateLimit, refresh: RateLimit }
@@ -55,6 +58,7 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
     concurrency: config.hashConcurrency,
     queueLimit: config.hashQueueLimit
   })
+  const policy = createPasswordPolicy({ minLength: config.passwordMinLength, blocklist: await loadPasswordBlocklist(config, log) })
   const counters = createMemoryCounterStore({ clock })
   const throttle = createLoginThrottle({
     counters,
@@ -77,7 +81,7 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
     accessTtl: config.accessTokenTtl,
     reuseGrace: config.refreshReuseGrace
   })
-  const accounts = createAccounts({ store, hasher, sessions, throttle, clock, log })
+  const accounts = createAccounts({ store, hasher, policy, sessions, throttle, clock, log })
   const rules: TokenRules = {
     issuer: config.issuer,
     audience: config.audience,
@@ -90,6 +94,7 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
     store,
     keyring,
     hasher,
+    policy,
     counters,
     limits,
     sessions,
@@ -107,4 +112,16 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
       await store.close()
     }
   }
+}
+
+async function loadPasswordBlocklist (config: Config, log: FastifyBaseLogger) {
+  const file = config.passwordBlocklist ?? defaultBlocklistFile()
+  const started = performance.now()
+  const blocklist = await loadBlocklist(file).catch((error: unknown) => {
+    const { code, message } = error as { code?: string, message?: string }
+    // The start stops here: name the variable, as config errors do, and keep the code (ENOENT, EACCES) for callers.
+    throw Object.assign(new Error(`PASSWORD_BLOCKLIST (${file}): ${message ?? String(error)}`, { cause: error }), { code })
+  })
+  log.info({ file, entries: blocklist.size, ms: Math.round(performance.now() - started) }, 'password blocklist loaded')
+  return blocklist
 }

@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AppError } from '../../errors.js'
 import type { Services } from '../../services/index.js'
-import { errors, Password, Username } from '../../schemas/common.js'
+import { errors, NewPassword, Password, Username } from '../../schemas/common.js'
 
 /**
  * Routes that take no access token. They live outside the authenticated scope, so no hook can gate
@@ -9,13 +9,14 @@ import { errors, Password, Username } from '../../schemas/common.js'
  */
 export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services, registration: 'open' | 'closed' }> = async (app, { services, registration }) => {
   const Credentials = Type.Object({ username: Username, password: Password }, { additionalProperties: false })
+  const Registration = Type.Object({ username: Username, password: NewPassword }, { additionalProperties: false })
   const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false })
 
   app.post('/auth/register', {
     schema: {
       tags: ['auth'],
       summary: 'Create an account (roles are always ["user"])',
-      body: Credentials,
+      body: Registration,
       response: { 201: Type.Object({ user: Type.Ref('User') }), ...errors(400, 403, 409, 413, 415, 429, 503) }
     }
   }, async (request, reply) => {
