@@ -38,7 +38,10 @@ export interface Config {
   readonly registerWindow: number
   readonly refreshMaxPerWindow: number
   readonly refreshWindow: number
-  /** Minimum length of a new password, in Unicode code points (NIST SP 800-63B §3.1.1.2); never below 8. */
+  /**
+   * Minimum length of a new password, in Unicode code points. Never below 8, the floor of NIST SP 800-63B rev. 3
+   * §5.1.1.2; rev. 4 §3.1.1.2 asks 15 when the password is the only factor, ASVS v4.0.3 2.1.1 asks 12 (SECURITY.md).
+   */
   readonly passwordMinLength: number
   /** File of common passwords refused for new passwords; undefined means the bundled list. */
   readonly passwordBlocklist: string | undefined

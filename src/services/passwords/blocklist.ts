@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-/** Common passwords that new passwords may not be (NIST SP 800-63B §3.1.1.2, OWASP ASVS v4 2.1.7). */
+/** Common passwords that new passwords may not be (NIST SP 800-63B rev. 3 §5.1.1.2, rev. 4 §3.1.1.2; OWASP ASVS v4.0.3 2.1.7). */
 export interface Blocklist {
   has (password: string): boolean
   /** Distinct entries held (normalized, at least MIN_ENTRY_LENGTH code points). */

@@ -15,8 +15,9 @@ export interface PasswordPolicy {
 }
 
 /**
- * NIST SP 800-63B §3.1.1.2 (and OWASP ASVS v4 2.1.1, 2.1.7): a minimum length, no composition rules, and no
- * password from a list of commonly used or compromised ones, nor one built on the account's own name.
+ * NIST SP 800-63B (rev. 3 §5.1.1.2, rev. 4 §3.1.1.2) and OWASP ASVS v4.0.3 2.1.1, 2.1.7, 2.1.9: a minimum length,
+ * no composition rules, and no password from a list of commonly used or compromised ones, nor one built on the
+ * account's own name (a "context-specific word").
  * Applies to new passwords only; existing ones keep logging in (see `password_change_recommended` at login).
  */
 export function createPasswordPolicy ({ minLength, blocklist }: { minLength: number, blocklist: Blocklist }): PasswordPolicy {
