@@ -8,9 +8,11 @@ import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config.js'
 import { authenticate } from './plugins/authenticate.js'
 import { errorHandler } from './plugins/error-handler.js'
+import { revocations } from './plugins/revocations.js'
 import { protectedAuthRoutes } from './routes/auth/protected.js'
 import { publicAuthRoutes } from './routes/auth/public.js'
 import { healthRoutes } from './routes/health.js'
+import { revocationRoutes } from './routes/revocations.js'
 import { wellKnownRoutes } from './routes/well-known.js'
 import { ErrorResponse, TokenResponse, User } from './schemas/common.js'
 import { createServices, type Services } from './services/index.js'
@@ -80,8 +82,10 @@ export async function buildApp ({ config, logger, clock = systemClock, store }: 
   await app.register(healthRoutes, { services })
   await app.register(wellKnownRoutes, { services, config, jwksMaxAge: config.jwksMaxAge })
   await app.register(publicAuthRoutes, { services, registration: config.registration })
+  await app.register(revocationRoutes, { services, config, clock })
 
-  await app.register(authenticate, { keyring: services.keyring, rules: services.rules, clock })
+  await app.register(revocations, { store: services.store.revocations, clock, interval: config.revocationPollInterval })
+  await app.register(authenticate, { keyring: services.keyring, rules: services.rules, clock, checks: [app.revocations.check] })
   await app.register(async function protectedScope (scope) {
     scope.addHook('onRequest', scope.authenticate)
     await scope.register(protectedAuthRoutes, { services })

@@ -21,6 +21,8 @@ export interface Config {
   readonly keysDir: string
   readonly database: StoreUrl
   readonly redisUrl: string | undefined
+  /** Prepended to every Redis key, so deployments (or test runs) sharing one Redis never see each other's counters. */
+  readonly redisPrefix: string
   readonly corsOrigins: readonly string[]
   readonly registration: 'open' | 'closed'
   readonly logLevel: string
@@ -54,6 +56,8 @@ export interface Config {
   readonly jwksMaxAge: number
   /** Seconds between publishing a new key and its first signature (derived, see publishLead()). */
   readonly keyPublishLead: number
+  /** Seconds between re-reads of the revocation list by the verify hook. */
+  readonly revocationPollInterval: number
 }
 
 /**
@@ -111,6 +115,7 @@ export function loadConfig (env: Env = process.env): Config {
     keysDir: resolve(read.string('KEYS_DIR', './keys')),
     database: read.database('DATABASE_URL', 'sqlite:./data/auth.db'),
     redisUrl: read.optionalUrl('REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix: read.string('REDIS_PREFIX', 'tessera:'),
     corsOrigins: read.origins('CORS_ORIGINS'),
     registration: read.oneOf('REGISTRATION', ['open', 'closed'], 'open'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
@@ -135,7 +140,9 @@ export function loadConfig (env: Env = process.env): Config {
     keysReloadInterval,
     keyRotationDays,
     jwksMaxAge: JWKS_MAX_AGE,
-    keyPublishLead: publishLead(JWKS_MAX_AGE, keysReloadInterval)
+    keyPublishLead: publishLead(JWKS_MAX_AGE, keysReloadInterval),
+    // Seconds between re-reads of the revocation list by the verify hook: the longest a logout takes to reach it.
+    revocationPollInterval: read.int('REVOCATION_POLL_INTERVAL', 5, { min: 1, max: 300 })
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
@@ -180,6 +187,8 @@ function createReader (env: Env, problems: string[]) {
       const value = raw(name) ?? fallback
       const url = parseUrl(value)
       if (!url || !['http:', 'https:'].includes(url.protocol)) return fail(name, `must be an http(s) URL, got "${value}"`, fallback)
+      // RFC 8414 §2: an issuer has no query or fragment (and jwks_uri is built by appending a path to it).
+      if (/[?#]/.test(value)) return fail(name, `must have no query or fragment, got "${value}"`, fallback)
       // The issuer is compared as a string by every verifier: keep exactly what the operator wrote, minus a trailing slash.
       return value.replace(/\/+$/, '')
     },

@@ -38,8 +38,10 @@ export function loggerOptions (level: string): LoggerOptions {
     level,
     redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
     serializers: {
-      req (request: { method: string, url: string, ip?: string, id?: string, socket?: { remotePort?: number } }) {
-        return { method: request.method, url: safeUrl(request.url), remoteAddress: request.ip, remotePort: request.socket?.remotePort }
+      // Whatever is logged under `req` comes through here, not only Fastify's request: a log call must never throw.
+      req (request: { method?: string, url?: unknown, ip?: string, socket?: { remotePort?: number } }) {
+        const url = typeof request.url === 'string' ? safeUrl(request.url) : undefined
+        return { method: request.method, url, remoteAddress: request.ip, remotePort: request.socket?.remotePort }
       }
     }
   }

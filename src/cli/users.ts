@@ -73,7 +73,7 @@ export async function usersCommand (config: Config, store: Store, args: string[]
     case 'disable': {
       const user = await find(rest[0])
       await store.users.setDisabled(user.id, true, now)
-      const ended = await endAllSessions(store, { userId: user.id, reason: 'user-disabled', now, accessTtl: config.accessTokenTtl })
+      const ended = await endAllSessions(store, { userId: user.id, reason: 'user-disabled', now, tokenLifetime: config.accessTokenTtl + config.clockSkew })
       out.result({ username: user.username, disabled: true, sessionsEnded: ended.length }, `disabled ${user.username}; ${ended.length} session(s) ended`)
       return
     }
@@ -95,7 +95,7 @@ export async function usersCommand (config: Config, store: Store, args: string[]
     case 'reset-password': {
       const user = await find(rest[0])
       await store.users.setPasswordHash(user.id, await hash(await readPassword(`New password for ${user.username}`), user.username), now)
-      const ended = await endAllSessions(store, { userId: user.id, reason: 'password-reset', now, accessTtl: config.accessTokenTtl })
+      const ended = await endAllSessions(store, { userId: user.id, reason: 'password-reset', now, tokenLifetime: config.accessTokenTtl + config.clockSkew })
       out.result({ username: user.username, sessionsEnded: ended.length }, `password of ${user.username} reset; ${ended.length} session(s) ended`)
       return
     }

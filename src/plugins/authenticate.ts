@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
 import { AppError } from '../errors.js'
 import type { Keyring } from '../services/keys/keyring.js'
-import { claimProblem, headerProblem, toAuthUser, verifierOptions, type AuthUser, type TokenRules } from '../services/tokens/access-token.js'
+import { claimProblem, headerProblem, isExpired, toAuthUser, verifierOptions, type AuthUser, type TokenRules } from '../services/tokens/access-token.js'
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -37,6 +37,10 @@ function bearerToken (request: FastifyRequest): string {
   if (header === undefined || header === '') {
     throw new AppError('TOKEN_MISSING', 'An access token is required', { reason: 'no Authorization header' })
   }
+  // RFC 6750 §3.1: another scheme (Basic, ...) counts as no authentication information, so no error code either.
+  if (!/^Bearer(?:\s|$)/i.test(header)) {
+    throw new AppError('TOKEN_MISSING', 'An access token is required', { reason: 'Authorization is not a Bearer credential' })
+  }
   const match = BEARER.exec(header)
   if (!match?.[1]) throw new AppError('TOKEN_INVALID', 'The access token is invalid', { reason: 'Authorization is not a Bearer token' })
   return match[1]
@@ -61,11 +65,21 @@ async function authenticatePlugin (app: FastifyInstance, { keyring, rules, clock
       }
     },
     decode: { complete: true },
-    verify: { ...verifierOptions(rules), extractToken: bearerToken },
+    verify: {
+      ...verifierOptions(rules),
+      // exp and nbf are checked in `trusted` against the injected clock: fast-jwt reads Date.now() (its clockTimestamp
+      // is fixed when a verifier is built) and its cache would keep serving a token until exp by that wall clock.
+      ignoreExpiration: true,
+      ignoreNotBefore: true,
+      extractToken: bearerToken
+    },
     formatUser: (payload) => toAuthUser(payload as Record<string, unknown>),
     trusted: async (_request: FastifyRequest, payload: unknown) => {
-      const problem = claimProblem(payload as Record<string, unknown>, rules, clock.now())
+      const claims = payload as Record<string, unknown>
+      const now = clock.now()
+      const problem = claimProblem(claims, rules, now)
       if (problem) throw new AppError('TOKEN_INVALID', 'The access token is invalid', { reason: problem })
+      if (isExpired(claims, rules, now)) throw new AppError('TOKEN_EXPIRED', 'The access token has expired', { reason: 'exp is in the past' })
       return true
     }
   })

@@ -39,7 +39,7 @@ export function sendError (reply: FastifyReply, error: AppError) {
   })
 }
 
-function toAppError (error: FastifyError | Error): AppError {
+function toAppError (error: FastifyError | Error, requestId: string): AppError {
   if (error instanceof AppError) return error
   if (isStoreUnavailable(error)) {
     return new AppError('STORE_UNAVAILABLE', 'The user store is unavailable; try again shortly', { retryAfter: 2, cause: error })
@@ -54,13 +54,13 @@ function toAppError (error: FastifyError | Error): AppError {
     return new AppError(code, error.message)
   }
   // Internal details stay in the log; the client gets a generic message and the request id to quote.
-  return new AppError('INTERNAL_ERROR', 'Something went wrong on our side', { cause: error })
+  return new AppError('INTERNAL_ERROR', `Something went wrong on our side (request id ${requestId})`, { cause: error })
 }
 
 /** One error handler, one response shape: `{ statusCode, code, error, message }` with a stable `code`. */
 export const errorHandler = fp(async function errorHandler (app: FastifyInstance) {
   app.setErrorHandler<FastifyError>((error, request, reply) => {
-    const appError = toAppError(error)
+    const appError = toAppError(error, request.id)
     if (appError.statusCode >= 500) {
       request.log.error({ err: error, code: appError.code }, 'request failed')
     } else {

@@ -33,15 +33,18 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
     }
   }, async (request, reply) => {
     const checks: Record<string, string> = { store: 'ok', keys: 'ok' }
+    let storeError: unknown
     try {
       await withTimeout(services.store.ping(), PING_TIMEOUT_MS)
     } catch (error) {
-      checks['store'] = `unavailable: ${(error as Error).message.split('\n')[0] ?? ''}`.slice(0, 200)
+      // The driver's message (hosts, ports, users) is for the log; the public body only says what is down.
+      storeError = error
+      checks['store'] = 'unavailable'
     }
     if (!services.keyring.ready) checks['keys'] = 'no active signing key'
     const failing = Object.entries(checks).filter(([, value]) => value !== 'ok').map(([name]) => name)
     if (failing.length === 0) return { status: 'ready' as const, checks }
-    request.log.warn({ checks }, 'not ready')
+    request.log.warn({ checks, err: storeError }, 'not ready')
     return await reply.code(503).send({
       statusCode: 503, code: 'NOT_READY', error: STATUS_CODES[503] ?? 'Service Unavailable', message: `Not ready: ${failing.join(', ')}`, checks
     })

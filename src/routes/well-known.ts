@@ -33,6 +33,8 @@ export const wellKnownRoutes: FastifyPluginAsyncTypebox<{ services: Services, co
     registration_endpoint: `${config.issuer}/auth/register`,
     token_endpoint: `${config.issuer}/auth/login`,
     revocation_endpoint: `${config.issuer}/auth/logout`,
+    // Not RFC 8414: where verifiers poll revoked sessions (issue 5; read by tessera/verify).
+    revocation_feed_endpoint: `${config.issuer}/auth/revocations`,
     userinfo_endpoint: `${config.issuer}/auth/me`,
     grant_types_supported: ['password', 'refresh_token'],
     response_types_supported: [],

@@ -30,6 +30,12 @@ export function createAccounts ({ store, hasher, policy, sessions, throttle, clo
   clock: Clock
   log: FastifyBaseLogger
 }): Accounts {
+  async function verifyCredentials (username: string, password: string) {
+    const user = await store.users.findByUsername(username)
+    // Unknown users are verified against a dummy hash: same work, same answer, same timing.
+    return { user, ...await hasher.verify(user?.passwordHash, password) }
+  }
+
   return {
     async register (username, password, roles = ['user']) {
       policy.enforce(password, username)
@@ -48,12 +54,13 @@ export function createAccounts ({ store, hasher, policy, sessions, throttle, clo
 
     async login (username, password, address) {
       const account = usernameKey(username)
-      await throttle.check(account, address)
-      const user = await store.users.findByUsername(username)
-      // Unknown users are verified against a dummy hash: same work, same answer, same timing.
-      const { ok, needsRehash } = await hasher.verify(user?.passwordHash, password)
+      // The attempt counts as a failure from here on, so parallel guesses cannot outrun the limit.
+      await throttle.begin(account, address)
+      const { user, ok, needsRehash } = await verifyCredentials(username, password).catch(async (error: unknown) => {
+        await throttle.release(account, address).catch((releaseError: unknown) => log.warn({ err: releaseError }, 'could not release a login attempt'))
+        throw error
+      })
       if (!user || !ok || user.disabledAt !== null) {
-        await throttle.recordFailure(account, address)
         const reason = !user ? 'unknown user' : !ok ? 'wrong password' : 'user disabled'
         log.info({ event: 'login_failed', reason, userId: user?.id, address }, 'login failed')
         throw invalidCredentials(reason)

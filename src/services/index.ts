@@ -10,7 +10,8 @@ import { defaultBlocklistFile, loadBlocklist } from './passwords/blocklist.js'
 import { createPasswordHasher, type PasswordHasher } from './passwords/hasher.js'
 import { createPasswordPolicy, type PasswordPolicy } from './passwords/policy.js'
 import { createSessions, type Sessions } from './sessions/sessions.js'
-import { createMemoryCounterStore, type CounterStore } from './throttle/counter-store.js'
+import type { CounterStore } from './throttle/counter-store.js'
+import { createCounterStore } from './throttle/create-counter-store.js'
 import { createLoginThrottle } from './throttle/login-throttle.js'
 import { createRateLimit, type RateLimit } from './throttle/rate-limit.js'
 import { createAccessTokenSigner, type TokenRules } from './tokens/access-token.js'
@@ -59,7 +60,7 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
     queueLimit: config.hashQueueLimit
   })
   const policy = createPasswordPolicy({ minLength: config.passwordMinLength, blocklist: await loadPasswordBlocklist(config, log) })
-  const counters = createMemoryCounterStore({ clock })
+  const counters = createCounterStore({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, clock, log })
   const throttle = createLoginThrottle({
     counters,
     maxFailures: config.loginMaxFailures,
@@ -78,7 +79,8 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
     clock,
     log,
     refreshTtl: config.refreshTokenTtl,
-    accessTtl: config.accessTokenTtl,
+    // The longest a token issued now can be accepted: its lifetime plus the clock skew verifiers allow.
+    tokenLifetime: config.accessTokenTtl + config.clockSkew,
     reuseGrace: config.refreshReuseGrace
   })
   const accounts = createAccounts({ store, hasher, policy, sessions, throttle, clock, log })

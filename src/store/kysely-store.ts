@@ -1,5 +1,5 @@
-import { Migrator, sql, type Kysely, type Selectable } from 'kysely'
-import { migrationProvider } from './migrations.js'
+import { sql, type Kysely, type Selectable } from 'kysely'
+import { migrateToLatest } from './migrate.js'
 import type { Database } from './schema.js'
 import {
   UsernameTakenError,
@@ -58,11 +58,7 @@ export function createKyselyStore (db: Kysely<Database>, dialect: Dialect): Stor
     kind: dialect.kind,
 
     async migrate () {
-      const { error, results } = await new Migrator({ db, provider: migrationProvider(dialect.kind) }).migrateToLatest()
-      if (error) {
-        const failed = results?.find((r) => r.status === 'Error')?.migrationName
-        throw new Error(`migration ${failed ?? ''} failed: ${(error as Error).message}`, { cause: error })
-      }
+      await migrateToLatest(db, dialect.kind)
     },
 
     async ping () {
@@ -169,6 +165,8 @@ export function createKyselyStore (db: Kysely<Database>, dialect: Dialect): Stor
             .set({ spent_at: now, rotation_nonce: successor.nonce, successor_hash: successor.hash })
             .where('token_hash', '=', hash)
             .where('spent_at', 'is', null)
+            // A logout that committed after this refresh read the family must still win: spend only in a live family.
+            .where('family_id', 'in', trx.selectFrom('refresh_families').select('id').where('revoked_at', 'is', null).where('expires_at', '>', now))
             .executeTakeFirst()
           if (Number(result.numUpdatedRows) !== 1) return false
           const { family_id: familyId } = await trx.selectFrom('refresh_tokens').select('family_id').where('token_hash', '=', hash).executeTakeFirstOrThrow()

@@ -58,6 +58,14 @@ function migrations (kind: Kind): Record<string, Migration> {
           .execute()
         await db.schema.createIndex('revocations_expires_at').on('revocations').column('expires_at').execute()
       }
+    },
+    '0004_username_key_unbounded': {
+      // NFKC can make the key of a 64-character name far longer (U+FDFA alone becomes 18 characters), and
+      // PostgreSQL enforces varchar lengths where SQLite does not: such a registration failed with a 500 there.
+      async up (db: Kysely<any>) {
+        if (kind !== 'postgres') return
+        await db.schema.alterTable('users').alterColumn('username_key', (c) => c.setDataType('text')).execute()
+      }
     }
   }
 }

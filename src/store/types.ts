@@ -11,7 +11,7 @@ export interface UserRecord extends User {
   createdAt: number
   updatedAt: number
   disabledAt: number | null
-  /** Access tokens of this user issued before this time (ms) are refused by verifiers that follow revocations. */
+  /** Access tokens of this user issued before this time (seconds, like `iat`) are refused by verifiers that follow revocations. */
   tokensNotBefore: number | null
 }
 

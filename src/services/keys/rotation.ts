@@ -38,7 +38,9 @@ export function safeRetireTime (key: KeyTimes, all: readonly KeyTimes[], tokenLi
   return successor === undefined ? undefined : successor.activatesAt + tokenLifetimeMs
 }
 
-export class RetireRefusedError extends Error {}
+export class RetireRefusedError extends Error {
+  override name = 'RetireRefusedError'
+}
 
 /** Retires `kid` (it leaves the JWKS). Refuses the signing key and a key that may still have live tokens, unless forced. */
 export async function retire (dir: string, kid: string, { now, tokenLifetimeMs, force }: { now: number, tokenLifetimeMs: number, force: boolean }): Promise<KeyFile> {

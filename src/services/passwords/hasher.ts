@@ -34,6 +34,8 @@ export async function createPasswordHasher ({ params, concurrency, queueLimit, o
   // argon2's binding hashes on the libuv thread pool: the event loop never blocks, the limiter bounds the threads used.
   const hash = async (password: string) => await limiter.run(async () => await argon2.hash(password, options))
   const dummyHash = await argon2.hash(randomBytes(32).toString('base64url'), options)
+  // argon2.needsRehash compares cost and version only: an argon2i or argon2d hash with the same cost is outdated too.
+  const isOutdated = (stored: string) => !stored.startsWith('$argon2id$') || argon2.needsRehash(stored, options)
 
   return {
     limiter,
@@ -47,7 +49,7 @@ export async function createPasswordHasher ({ params, concurrency, queueLimit, o
           return false
         }
       })
-      return { ok: ok && stored !== undefined, needsRehash: ok && stored !== undefined && argon2.needsRehash(stored, options) }
+      return { ok: ok && stored !== undefined, needsRehash: ok && stored !== undefined && isOutdated(stored) }
     }
   }
 }

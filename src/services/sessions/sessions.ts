@@ -28,13 +28,13 @@ export interface Sessions {
 
 const invalid = (reason: string) => new AppError('REFRESH_TOKEN_INVALID', 'The refresh token is invalid or expired', { reason })
 
-export function createSessions ({ store, signer, clock, log, refreshTtl, accessTtl, reuseGrace }: {
+export function createSessions ({ store, signer, clock, log, refreshTtl, tokenLifetime, reuseGrace }: {
   store: Store
   signer: AccessTokenSigner
   clock: Clock
   log: FastifyBaseLogger
   refreshTtl: number
-  accessTtl: number
+  tokenLifetime: number
   reuseGrace: number
 }): Sessions {
   function respond (user: User, familyId: string, expiresAt: number, refreshToken: string): TokenResponse {
@@ -51,14 +51,14 @@ export function createSessions ({ store, signer, clock, log, refreshTtl, accessT
 
   /** Verifiers that follow the revocation feed drop access tokens of this session until they would have expired anyway. */
   async function publishSessionRevocation (familyId: string, now: number) {
-    await store.revocations.add({ kind: 'session', subject: familyId, notBefore: null, createdAt: now, expiresAt: now + accessTtl * 1000 })
+    await store.revocations.add({ kind: 'session', subject: familyId, notBefore: null, createdAt: now, expiresAt: now + tokenLifetime * 1000 })
   }
 
   async function revokeFamily (familyId: string, reason: string, now: number) {
     if (await store.sessions.revokeFamily(familyId, reason, now)) await publishSessionRevocation(familyId, now)
   }
 
-  async function refresh (refreshToken: string): Promise<TokenResponse> {
+  async function refresh (refreshToken: string, retry = true): Promise<TokenResponse> {
     if (!REFRESH_TOKEN_PATTERN.test(refreshToken)) throw invalid('not a refresh token')
     const hash = hashRefreshToken(refreshToken)
     const found = await store.sessions.findToken(hash)
@@ -79,8 +79,10 @@ export function createSessions ({ store, signer, clock, log, refreshTtl, accessT
       if (await store.sessions.rotate(hash, { hash: hashRefreshToken(successor), nonce }, now)) {
         return respond(user, family.id, family.expiresAt, successor)
       }
-      // Another request (here or on another replica) rotated it first: treat this one as the retry it is.
-      return await refresh(refreshToken)
+      // Another request (here or on another replica) rotated it first, or a logout ended the session meanwhile:
+      // read it again and answer as the retry (or the refusal) it now is.
+      if (retry) return await refresh(refreshToken, false)
+      throw invalid('refresh token changed during rotation')
     }
 
     // Spent. A retry right after a rotation (two tabs, a lost response) gets the same successor, if that
@@ -108,7 +110,7 @@ export function createSessions ({ store, signer, clock, log, refreshTtl, accessT
       return respond(user, family.id, family.expiresAt, refreshToken)
     },
 
-    refresh,
+    refresh: async (refreshToken) => await refresh(refreshToken),
 
     async logout (refreshToken) {
       if (!REFRESH_TOKEN_PATTERN.test(refreshToken)) return
@@ -119,7 +121,7 @@ export function createSessions ({ store, signer, clock, log, refreshTtl, accessT
     },
 
     async endAll (userId, reason) {
-      const revoked = await endAllSessions(store, { userId, reason, now: clock.now(), accessTtl })
+      const revoked = await endAllSessions(store, { userId, reason, now: clock.now(), tokenLifetime })
       log.info({ event: 'sessions_ended', userId, reason, families: revoked.length }, 'all sessions of the user ended')
     }
   }

@@ -1,30 +1,18 @@
 import { isIPv6 } from 'node:net'
 
 /**
- * The key one client is counted under. An IPv4 address is itself (also when written IPv4-mapped, ::ffff:a.b.c.d);
- * an IPv6 address counts as its /64 network, because one subscriber usually gets a whole /64 (RFC 6177) and
- * could otherwise step to a fresh address, and a fresh counter, with every request.
+ * The unit a client controls. An IPv6 site is given a whole /64 (RFC 7934 §6), so counting single IPv6
+ * addresses would let one client try 2^64 times as often; an IPv4-mapped address is its IPv4 address.
  */
-export function clientKey (address: string): string {
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)
+export function addressBucket (address: string): string {
+  const bare = address.split('%')[0] ?? address
+  if (!isIPv6(bare)) return address
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare)
   if (mapped?.[1]) return mapped[1]
-  if (!isIPv6(address)) return address
-  return `${ipv6Groups(address).slice(0, 4).join(':')}::/64`
-}
-
-/** The eight 16-bit groups of an IPv6 address, without leading zeros ("::" expanded, a trailing IPv4 part converted). */
-function ipv6Groups (address: string): string[] {
-  const [withoutZone = ''] = address.split('%')
-  const [head = '', tail] = withoutZone.split('::')
-  const split = (part: string | undefined) => (part === undefined || part === '' ? [] : part.split(':').flatMap(ipv4AsGroups))
-  const left = split(head)
-  const right = split(tail)
-  const zeros = Array.from({ length: Math.max(0, 8 - left.length - right.length) }, () => '0')
-  return [...left, ...zeros, ...right].map((group) => parseInt(group, 16).toString(16))
-}
-
-function ipv4AsGroups (part: string): string[] {
-  if (!part.includes('.')) return [part]
-  const [a = 0, b = 0, c = 0, d = 0] = part.split('.').map(Number)
-  return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)]
+  const [head = '', tail] = bare.toLowerCase().split('::')
+  const groups = (part: string | undefined) => (part ? part.split(':').flatMap((g) => g.includes('.') ? ['0', '0'] : [g]) : [])
+  const left = groups(head)
+  const right = groups(tail)
+  const full = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+  return `${full.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`
 }

@@ -1,15 +1,21 @@
 import { AppError } from '../../errors.js'
-import { clientKey } from './client-key.js'
-import type { Count, CounterStore } from './counter-store.js'
+import { spacingAfter, type CounterStore, type Spacing } from './counter-store.js'
+import { addressBucket } from './client-key.js'
+
+export { addressBucket }
 
 export interface LoginThrottle {
   /**
-   * Call before hashing. Throws 429 TOO_MANY_REQUESTS (with Retry-After) while the account or the client address
-   * must wait after failed logins, or when the deployment already takes as many logins this second as it may hash.
+   * Counts the attempt as a failure before the password is checked; throws 429 TOO_MANY_REQUESTS (with
+   * Retry-After) when the address or the account must wait, or when the deployment already takes as many logins
+   * this second as it may hash. Counting first, atomically, is what makes the limits hold under concurrency:
+   * parallel guesses each take their own place in the count, and only those the spacing allows reach argon2.
    */
-  check (account: string, address: string): Promise<void>
-  recordFailure (account: string, address: string): Promise<void>
+  begin (account: string, address: string): Promise<void>
+  /** The password was right: the attempt is given back to the account and the address (others' failures stay). */
   recordSuccess (account: string, address: string): Promise<void>
+  /** The attempt ended without a verdict on the password (store down, server busy): it does not count. */
+  release (account: string, address: string): Promise<void>
 }
 
 export interface LoginThrottleOptions {
@@ -18,91 +24,89 @@ export interface LoginThrottleOptions {
   maxFailures: number
   /** Failures are forgotten this long after the last one: LOGIN_WINDOW. */
   windowSeconds: number
-  /** The progressive delay never grows past this: LOGIN_MAX_DELAY. */
-  maxDelaySeconds: number
-  /** Login attempts per second for the whole deployment: LOGIN_GLOBAL_MAX_PER_SECOND. */
-  globalMaxPerSecond: number
+  /** The progressive delay never grows past this: LOGIN_MAX_DELAY (default 300, and never more than the window). */
+  maxDelaySeconds?: number
+  /** Login attempts per second for the whole deployment: LOGIN_GLOBAL_MAX_PER_SECOND (default: no ceiling). */
+  globalMaxPerSecond?: number
 }
 
 /** The delay after the LOGIN_MAX_FAILURES-th failure; each further failure doubles it. */
 export const BASE_DELAY_MS = 1000
 
-/** How long to wait after the last of `failures` failures (docs/throttling.md has the table). */
+/** How long to wait after the last of `failures` failures in a row (docs/throttling.md has the table). */
 export function progressiveDelay (failures: number, maxFailures: number, maxDelayMs: number): number {
-  if (failures < maxFailures) return 0
-  return Math.min(maxDelayMs, BASE_DELAY_MS * 2 ** Math.min(failures - maxFailures, 30))
+  return spacingAfter(failures, { free: maxFailures, baseMs: BASE_DELAY_MS, maxMs: maxDelayMs })
 }
 
 const GLOBAL_KEY = 'login:global'
 
 /**
  * Three limits (docs/throttling.md):
- * - per account, failures from any address: a delay that doubles with each failure past LOGIN_MAX_FAILURES, up to
- *   LOGIN_MAX_DELAY, instead of a lockout an attacker could keep renewing;
- * - per client address, failures across usernames (password spraying): the same progressive delay;
+ * - per client address, failures across usernames (password spraying), and
+ * - per account, failures from any address: after LOGIN_MAX_FAILURES failures each further attempt waits
+ *   1 s, doubling per failure, up to LOGIN_MAX_DELAY, instead of a lockout an attacker could keep renewing;
  * - a global ceiling on login attempts per second, which protects the hashing capacity of the deployment.
  * An address with no recent failures that finds the account waiting gets a pass for the end of the current delay:
- * failures from elsewhere cannot keep it out for longer than that (OWASP Authentication Cheat Sheet, "account lockout").
- * Only failures count, so typing the password right never slows anyone down.
+ * failures from elsewhere cannot keep it out for longer than that (OWASP Authentication Cheat Sheet, account
+ * lockout). Only failures count, so typing the password right never slows anyone down.
  */
-export function createLoginThrottle ({ counters, maxFailures, windowSeconds, maxDelaySeconds, globalMaxPerSecond }: LoginThrottleOptions): LoginThrottle {
+export function createLoginThrottle ({ counters, maxFailures, windowSeconds, maxDelaySeconds = 300, globalMaxPerSecond = Infinity }: LoginThrottleOptions): LoginThrottle {
   const windowMs = windowSeconds * 1000
-  const maxDelayMs = maxDelaySeconds * 1000
+  const spacing: Spacing = { free: maxFailures, baseMs: BASE_DELAY_MS, maxMs: Math.min(maxDelaySeconds, windowSeconds) * 1000 }
   const accountKey = (account: string) => `login:account:${account}`
-  const addressKey = (client: string) => `login:address:${client}`
-  const passKey = (account: string, client: string) => `login:pass:${account}:${client}`
+  const addressKey = (address: string) => `login:address:${addressBucket(address)}`
+  const passKey = (account: string, address: string) => `login:pass:${account}:${addressBucket(address)}`
 
-  /** Both failure counters slide, so `windowMs - ttl` is the time since the last failure. */
-  const remaining = (failures: Count) =>
-    failures.count === 0 ? 0 : progressiveDelay(failures.count, maxFailures, maxDelayMs) - (windowMs - failures.ttl)
+  async function release (account: string, address: string) {
+    await Promise.all([counters.decrement(accountKey(account)), counters.decrement(addressKey(address))])
+  }
 
   /**
-   * The pass is a counter whose life is "wait, then `windowMs` to use it": while more than `windowMs` is left,
-   * the holder still waits; after that it goes through, however the account's delay has moved since.
+   * The account must wait, and this address had no failures before this attempt. Its pass is a counter whose life
+   * is "the wait, then the window to use it": while more than the window is left the holder still waits; after
+   * that it goes through, however the account's delay has moved since.
    */
-  async function waitForPass (account: string, client: string, accountWait: number): Promise<void> {
-    const key = passKey(account, client)
+  async function passOrWait (account: string, address: string, accountWaitMs: number): Promise<void> {
+    const key = passKey(account, address)
     const pass = await counters.get(key)
-    if (pass.count === 0) {
-      await counters.increment(key, accountWait + windowMs)
-      throw tooManyFailures(accountWait, 'account failures (pass reserved)')
+    let waitMs = pass.count === 0 ? accountWaitMs : pass.ttl - windowMs
+    if (pass.count === 0) await counters.increment(key, accountWaitMs + windowMs)
+    if (waitMs <= 0) {
+      await counters.incrementSpaced(accountKey(account), windowMs)
+      return
     }
-    const passIn = pass.ttl - windowMs
-    if (passIn > 0) throw tooManyFailures(passIn, 'account failures (pass reserved)')
+    await counters.decrement(addressKey(address))
+    throw tooManyFailures(waitMs, 'account failures (pass reserved)')
   }
 
   return {
-    async check (account, address) {
-      const client = clientKey(address)
-      const [byAccount, byAddress] = await Promise.all([counters.get(accountKey(account)), counters.get(addressKey(client))])
-      const addressWait = remaining(byAddress)
-      if (addressWait > 0) throw tooManyFailures(addressWait, 'address failures')
-      const accountWait = remaining(byAccount)
-      if (accountWait > 0) {
-        if (byAddress.count > 0) throw tooManyFailures(accountWait, 'account failures')
-        await waitForPass(account, client, accountWait)
+    async begin (account, address) {
+      const byAddress = await counters.incrementSpaced(addressKey(address), windowMs, spacing)
+      // A refused attempt changes no counter: it is not a failure of its own and extends nobody's delay.
+      if (!byAddress.applied) throw tooManyFailures(byAddress.waitMs, 'address failures')
+      const byAccount = await counters.incrementSpaced(accountKey(account), windowMs, spacing)
+      if (!byAccount.applied) {
+        if (byAddress.count === 1) await passOrWait(account, address, byAccount.waitMs)
+        else {
+          await counters.decrement(addressKey(address))
+          throw tooManyFailures(byAccount.waitMs, 'account failures')
+        }
       }
       const global = await counters.increment(GLOBAL_KEY, 1000)
       if (global.count > globalMaxPerSecond) {
+        await release(account, address)
         throw new AppError('TOO_MANY_REQUESTS', 'The service takes too many logins right now; try again shortly', {
           retryAfter: retryAfterSeconds(global.ttl),
           reason: 'global login ceiling'
         })
       }
     },
-    async recordFailure (account, address) {
-      const client = clientKey(address)
-      await Promise.all([
-        counters.incrementSliding(accountKey(account), windowMs),
-        counters.incrementSliding(addressKey(client), windowMs),
-        counters.reset(passKey(account, client))
-      ])
-    },
     async recordSuccess (account, address) {
-      // The account's failure count stays: it fades after LOGIN_WINDOW, and erasing it would hand an attacker
-      // a fresh set of fast guesses every time the real user logs in.
-      await counters.reset(passKey(account, clientKey(address)))
-    }
+      // The account's other failures stay (they fade after LOGIN_WINDOW): erasing them would hand an attacker a
+      // fresh set of fast guesses every time the real user logs in.
+      await Promise.all([release(account, address), counters.reset(passKey(account, address))])
+    },
+    release
   }
 }
 

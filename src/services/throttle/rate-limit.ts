@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.js'
-import { clientKey } from './client-key.js'
+import { addressBucket } from './client-key.js'
 import type { CounterStore } from './counter-store.js'
 
 export interface RateLimit {
@@ -20,7 +20,7 @@ export function createRateLimit ({ counters, name, max, windowSeconds }: {
   const windowMs = windowSeconds * 1000
   return {
     async hit (address) {
-      const { count, ttl } = await counters.increment(`${name}:address:${clientKey(address)}`, windowMs)
+      const { count, ttl } = await counters.increment(`${name}:address:${addressBucket(address)}`, windowMs)
       if (count > max) {
         throw new AppError('TOO_MANY_REQUESTS', 'Too many requests from this address; try again later', {
           retryAfter: Math.max(1, Math.ceil(ttl / 1000)),

@@ -61,16 +61,25 @@ export function verifierOptions (rules: TokenRules) {
 
 /** Why a token with a valid signature is still refused. Checks fast-jwt does not make itself. */
 export function claimProblem (payload: Record<string, unknown>, rules: TokenRules, now: number): string | undefined {
-  const { sub, iat, exp, jti, sid, username, roles } = payload
+  const { sub, iat, exp, nbf, jti, sid, username, roles } = payload
   if (typeof sub !== 'string' || sub === '') return 'sub is not a string'
   if (typeof jti !== 'string' || jti === '') return 'jti is not a string'
-  if (typeof iat !== 'number' || typeof exp !== 'number') return 'iat/exp are not numbers'
+  // Finite: JSON's 1e400 parses as Infinity, and Infinity - Infinity is NaN, which no comparison below would catch.
+  if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp)) return 'iat/exp are not finite numbers'
   if (iat * 1000 > now + rules.clockSkew * 1000) return 'iat is in the future'
+  // RFC 7519 §4.1.5, also checked here so that it follows the same clock as iat and exp.
+  if (nbf !== undefined && typeof nbf !== 'number') return 'nbf is not a number'
+  if (typeof nbf === 'number' && nbf * 1000 > now + rules.clockSkew * 1000) return 'nbf is in the future'
   if (exp - iat > rules.maxLifetime) return `lifetime ${exp - iat}s exceeds ${rules.maxLifetime}s`
   if (typeof username !== 'string') return 'username is not a string'
   if (sid !== undefined && typeof sid !== 'string') return 'sid is not a string'
   if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) return 'roles is not a list of strings'
   return undefined
+}
+
+/** RFC 7519 §4.1.4 with the skew as leeway. Call after claimProblem, which makes sure exp is a number. */
+export function isExpired (payload: Record<string, unknown>, rules: TokenRules, now: number): boolean {
+  return (payload['exp'] as number) * 1000 + rules.clockSkew * 1000 < now
 }
 
 export function toAuthUser (payload: Record<string, unknown>): AuthUser {
@@ -90,6 +99,8 @@ const KEY_SELECTING_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const
 
 export function headerProblem (header: Record<string, unknown>): string | undefined {
   for (const name of KEY_SELECTING_HEADERS) if (name in header) return `${name} header is not allowed`
+  // RFC 7515 §4.1.11: crit is a non-empty list. fast-jwt checks it only when truthy, so `"crit": null` would pass there.
+  if ('crit' in header && !Array.isArray(header['crit'])) return 'crit header is not a list'
   if (typeof header['kid'] !== 'string') return 'kid header is missing'
   return undefined
 }
