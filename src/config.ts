@@ -32,6 +32,21 @@ export interface Config {
   readonly hashQueueLimit: number
   readonly loginMaxFailures: number
   readonly loginWindow: number
+  /** Longest progressive login delay in seconds (never more than loginWindow); see docs/throttling.md. */
+  readonly loginMaxDelay: number
+  /** Login attempts per second the whole deployment hashes at most (the global ceiling). */
+  readonly loginGlobalMaxPerSecond: number
+  readonly registerMaxPerWindow: number
+  readonly registerWindow: number
+  readonly refreshMaxPerWindow: number
+  readonly refreshWindow: number
+  /**
+   * Minimum length of a new password, in Unicode code points. Never below 8, the floor of NIST SP 800-63B rev. 3
+   * §5.1.1.2; rev. 4 §3.1.1.2 asks 15 when the password is the only factor, ASVS v4.0.3 2.1.1 asks 12 (SECURITY.md).
+   */
+  readonly passwordMinLength: number
+  /** File of common passwords refused for new passwords; undefined means the bundled list. */
+  readonly passwordBlocklist: string | undefined
   readonly trustProxy: boolean | number | string | undefined
   readonly refreshReuseGrace: number
   readonly keysReloadInterval: number
@@ -86,6 +101,7 @@ export function loadConfig (env: Env = process.env): Config {
   }
   const hashConcurrency = read.int('HASH_CONCURRENCY', Math.max(1, availableParallelism() - 1), { min: 1, max: 256 })
 
+  const loginWindow = read.int('LOGIN_WINDOW', 900, { min: 1, max: 86400 })
   const keysReloadInterval = read.int('KEYS_RELOAD_INTERVAL', 60, { min: 1, max: 86400 })
   const keyRotationDays = read.optionalInt('KEY_ROTATION_DAYS', { min: 1, max: 3650 })
 
@@ -111,7 +127,16 @@ export function loadConfig (env: Env = process.env): Config {
     // Waiting requests beyond this answer 503 at once instead of piling up behind the hashing threads.
     hashQueueLimit: read.int('HASH_QUEUE_LIMIT', hashConcurrency * 64, { min: 1, max: 100000 }),
     loginMaxFailures: read.int('LOGIN_MAX_FAILURES', 10, { min: 1, max: 10000 }),
-    loginWindow: read.int('LOGIN_WINDOW', 900, { min: 1, max: 86400 }),
+    loginWindow,
+    // A delay longer than the window would outlive the failures it is computed from, so the window caps it.
+    loginMaxDelay: Math.min(loginWindow, read.int('LOGIN_MAX_DELAY', 300, { min: 1, max: 86400 })),
+    loginGlobalMaxPerSecond: read.int('LOGIN_GLOBAL_MAX_PER_SECOND', 100, { min: 1, max: 1_000_000 }),
+    registerMaxPerWindow: read.int('REGISTER_MAX_PER_WINDOW', 30, { min: 1, max: 1_000_000 }),
+    registerWindow: read.int('REGISTER_WINDOW', 3600, { min: 1, max: 86400 }),
+    refreshMaxPerWindow: read.int('REFRESH_MAX_PER_WINDOW', 300, { min: 1, max: 1_000_000 }),
+    refreshWindow: read.int('REFRESH_WINDOW', 60, { min: 1, max: 86400 }),
+    passwordMinLength: read.int('PASSWORD_MIN_LENGTH', 8, { min: 8, max: 128, why: 'the NIST SP 800-63B floor' }),
+    passwordBlocklist: read.optionalPath('PASSWORD_BLOCKLIST'),
     trustProxy: read.trustProxy('TRUST_PROXY'),
     refreshReuseGrace: read.int('REFRESH_REUSE_GRACE', 10, { min: 0, max: 300 }),
     keysReloadInterval,
@@ -172,6 +197,10 @@ function createReader (env: Env, problems: string[]) {
       if (/[?#]/.test(value)) return fail(name, `must have no query or fragment, got "${value}"`, fallback)
       // The issuer is compared as a string by every verifier: keep exactly what the operator wrote, minus a trailing slash.
       return value.replace(/\/+$/, '')
+    },
+    optionalPath (name: string): string | undefined {
+      const value = raw(name)
+      return value === undefined ? undefined : resolve(value)
     },
     optionalUrl (name: string, protocols: string[]): string | undefined {
       const value = raw(name)

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Config } from '../config.js'
+import { defaultBlocklistFile, loadBlocklist } from '../services/passwords/blocklist.js'
 import { createPasswordHasher } from '../services/passwords/hasher.js'
+import { createPasswordPolicy } from '../services/passwords/policy.js'
 import { endAllSessions } from '../services/sessions/end-all.js'
 import type { Store } from '../store/types.js'
 import { UsernameTakenError } from '../store/types.js'
@@ -28,8 +30,13 @@ function checkRoles (roles: string[]) {
   if (!roles.every((role) => ROLE.test(role))) throw new UsageError('roles are 1-64 letters, digits or : . _ -')
 }
 
-function checkPassword (password: string) {
-  if (password.length < 8 || password.length > 1024) throw new CommandError('the password must have 8 to 1024 characters')
+/** The same policy as the HTTP API: an admin is no exception to NIST SP 800-63B. */
+async function checkPassword (config: Config, password: string, username: string) {
+  if (password.length > 1024) throw new CommandError('the password must have at most 1024 characters')
+  const blocklist = await loadBlocklist(config.passwordBlocklist ?? defaultBlocklistFile())
+  const policy = createPasswordPolicy({ minLength: config.passwordMinLength, blocklist })
+  const problem = policy.problem(password, username)
+  if (problem) throw new CommandError(`${problem}: ${policy.describe(problem)}`)
 }
 
 export async function usersCommand (config: Config, store: Store, args: string[], options: { role?: string[] }, out: Output) {
@@ -41,8 +48,8 @@ export async function usersCommand (config: Config, store: Store, args: string[]
     if (!user) throw new CommandError(`no user named ${username}`)
     return user
   }
-  const hash = async (password: string) => {
-    checkPassword(password)
+  const hash = async (password: string, username: string) => {
+    await checkPassword(config, password, username)
     const hasher = await createPasswordHasher({ params: config.argon2, concurrency: 1, queueLimit: 1 })
     return await hasher.hash(password)
   }
@@ -56,7 +63,7 @@ export async function usersCommand (config: Config, store: Store, args: string[]
       checkRoles(roles)
       // Checked before the prompt, so nobody types a password for a name that cannot be created (the unique index still decides races).
       if (await store.users.findByUsername(username)) throw new CommandError(`username ${username} is taken`)
-      const passwordHash = await hash(await readPassword(`Password for ${username}`))
+      const passwordHash = await hash(await readPassword(`Password for ${username}`), username)
       try {
         const user = await store.users.create({ id: randomUUID(), username, passwordHash, roles, now })
         out.result({ user }, `created ${user.username} (${user.id}) with roles ${roles.join(', ')}`)
@@ -102,7 +109,7 @@ export async function usersCommand (config: Config, store: Store, args: string[]
     case 'reset-password': {
       noExtraArgs(rest, 1, 'users reset-password <username>')
       const user = await find(rest[0])
-      await store.users.setPasswordHash(user.id, await hash(await readPassword(`New password for ${user.username}`)), now)
+      await store.users.setPasswordHash(user.id, await hash(await readPassword(`New password for ${user.username}`), user.username), now)
       const ended = await endAllSessions(store, { userId: user.id, reason: 'password-reset', now, tokenLifetime: config.accessTokenTtl + config.clockSkew })
       out.result({ username: user.username, sessionsEnded: ended.length }, `password of ${user.username} reset; ${ended.length} session(s) ended`)
       return

@@ -23,7 +23,11 @@ export const TokenResponse = Type.Object({
   expires_in: Type.Integer({ description: 'Seconds until access_token expires' }),
   refresh_token: Type.String(),
   refresh_expires_in: Type.Integer({ description: 'Seconds until the session ends, whatever the rotations' }),
-  user: Type.Ref('User')
+  user: Type.Ref('User'),
+  password_change_recommended: Type.Optional(Type.Literal(true, {
+    description: 'Login only, and only when true: the password just used would be refused as a new password today ' +
+      '(shorter than PASSWORD_MIN_LENGTH, among the most common passwords, or containing the username); ask the user to change it'
+  }))
 }, { $id: 'TokenResponse' })
 
 /** Usernames: 3-64 characters, letters, digits and . _ - @ (so an e-mail address works). */
@@ -31,6 +35,16 @@ export const Username = Type.String({ minLength: 3, maxLength: 64, pattern: '^[\
 
 /** NIST SP 800-63B §5.1.1.2: at least 8, allow long passphrases; 1024 caps the cost of hashing hostile input. */
 export const Password = Type.String({ minLength: 8, maxLength: 1024 })
+
+/**
+ * A password being set. Its minimum (PASSWORD_MIN_LENGTH), the common-password list and the username rule are
+ * checked by the password policy, so every refusal has its own code: PASSWORD_TOO_SHORT, PASSWORD_TOO_COMMON,
+ * PASSWORD_CONTAINS_USERNAME (400).
+ */
+export const NewPassword = Type.String({
+  maxLength: 1024,
+  description: 'At least PASSWORD_MIN_LENGTH (default 8) characters, not a common password, not containing the username'
+})
 
 /** Response schemas for the error statuses a route can answer with. */
 export function errors (...statuses: number[]) {

@@ -5,21 +5,26 @@ import { AppError } from '../errors.js'
 import { usernameKey } from '../store/kysely-store.js'
 import { UsernameTakenError, type Store, type User } from '../store/types.js'
 import type { PasswordHasher } from './passwords/hasher.js'
+import type { PasswordPolicy } from './passwords/policy.js'
 import type { Sessions, TokenResponse } from './sessions/sessions.js'
 import type { LoginThrottle } from './throttle/login-throttle.js'
 
+/** A login's tokens; the flag is there only when the password used breaks today's policy for new passwords. */
+export type LoginResponse = TokenResponse & { password_change_recommended?: true }
+
 export interface Accounts {
   register (username: string, password: string, roles?: string[]): Promise<User>
-  login (username: string, password: string, address: string): Promise<TokenResponse>
+  login (username: string, password: string, address: string): Promise<LoginResponse>
   changePassword (userId: string, currentPassword: string, newPassword: string): Promise<void>
 }
 
 const invalidCredentials = (reason: string) =>
   new AppError('INVALID_CREDENTIALS', 'Invalid username or password', { reason })
 
-export function createAccounts ({ store, hasher, sessions, throttle, clock, log }: {
+export function createAccounts ({ store, hasher, policy, sessions, throttle, clock, log }: {
   store: Store
   hasher: PasswordHasher
+  policy: PasswordPolicy
   sessions: Sessions
   throttle: LoginThrottle
   clock: Clock
@@ -33,6 +38,7 @@ export function createAccounts ({ store, hasher, sessions, throttle, clock, log 
 
   return {
     async register (username, password, roles = ['user']) {
+      policy.enforce(password, username)
       // Cheap check first, so a taken name does not cost a hash; the unique index still decides races.
       if (await store.users.findByUsername(username)) throw new AppError('USERNAME_TAKEN', 'That username is taken')
       const passwordHash = await hasher.hash(password)
@@ -67,12 +73,16 @@ export function createAccounts ({ store, hasher, sessions, throttle, clock, log 
         log.info({ event: 'password_rehashed', userId: user.id }, 'password hash upgraded to current parameters')
       }
       const response = await sessions.start(user)
-      log.info({ event: 'login_succeeded', userId: user.id, address }, 'login succeeded')
-      return response
+      // Refusing a login over a password that was acceptable when it was set would lock people out; telling the
+      // client lets it ask for a change (OWASP ASVS v4 2.1.7 applies to new passwords).
+      const weak = policy.problem(password, user.username)
+      log.info({ event: 'login_succeeded', userId: user.id, address, ...(weak ? { passwordChangeRecommended: weak } : {}) }, 'login succeeded')
+      return weak ? { ...response, password_change_recommended: true } : response
     },
 
     async changePassword (userId, currentPassword, newPassword) {
       const user = await store.users.findById(userId)
+      if (user) policy.enforce(newPassword, user.username)
       const { ok } = await hasher.verify(user?.passwordHash, currentPassword)
       if (!user || !ok) throw invalidCredentials('wrong current password')
       await store.users.setPasswordHash(user.id, await hasher.hash(newPassword), clock.now())

@@ -9,18 +9,24 @@ import { createKeyring, ensureSigningKey, type Keyring } from './keys/keyring.js
 import { createKeyMaintenance } from './keys/maintenance.js'
 import { observeAccounts } from './observe/accounts.js'
 import { observeRevocations, observeSessions } from './observe/sessions.js'
+import { defaultBlocklistFile, loadBlocklist } from './passwords/blocklist.js'
 import { createPasswordHasher, type PasswordHasher } from './passwords/hasher.js'
+import { createPasswordPolicy, type PasswordPolicy } from './passwords/policy.js'
 import { createSessions, type Sessions } from './sessions/sessions.js'
 import type { CounterStore } from './throttle/counter-store.js'
 import { createCounterStore } from './throttle/create-counter-store.js'
 import { createLoginThrottle } from './throttle/login-throttle.js'
+import { createRateLimit, type RateLimit } from './throttle/rate-limit.js'
 import { createAccessTokenSigner, type TokenRules } from './tokens/access-token.js'
 
 export interface Services {
   store: Store
   keyring: Keyring
   hasher: PasswordHasher
+  policy: PasswordPolicy
   counters: CounterStore
+  /** Requests per client address on routes that cost work but guess no secret. */
+  limits: { register: RateLimit, refresh: RateLimit }
   sessions: Sessions
   accounts: Accounts
   rules: TokenRules
@@ -59,8 +65,19 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
     queueLimit: config.hashQueueLimit,
     ...(events ? { onWait: (ms: number) => events.hashWait(ms) } : {})
   })
+  const policy = createPasswordPolicy({ minLength: config.passwordMinLength, blocklist: await loadPasswordBlocklist(config, log) })
   const counters = createCounterStore({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, clock, log })
-  const throttle = createLoginThrottle({ counters, maxFailures: config.loginMaxFailures, windowSeconds: config.loginWindow })
+  const throttle = createLoginThrottle({
+    counters,
+    maxFailures: config.loginMaxFailures,
+    windowSeconds: config.loginWindow,
+    maxDelaySeconds: config.loginMaxDelay,
+    globalMaxPerSecond: config.loginGlobalMaxPerSecond
+  })
+  const limits = {
+    register: createRateLimit({ counters, name: 'register', max: config.registerMaxPerWindow, windowSeconds: config.registerWindow }),
+    refresh: createRateLimit({ counters, name: 'refresh', max: config.refreshMaxPerWindow, windowSeconds: config.refreshWindow })
+  }
   const signer = createAccessTokenSigner({ keyring, clock, issuer: config.issuer, audience: config.audience, ttl: config.accessTokenTtl })
   const plainSessions = createSessions({
     store: events ? observeRevocations(store, events) : store,
@@ -73,7 +90,7 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
     reuseGrace: config.refreshReuseGrace
   })
   const sessions = events ? observeSessions(plainSessions, events) : plainSessions
-  const plainAccounts = createAccounts({ store, hasher, sessions, throttle, clock, log })
+  const plainAccounts = createAccounts({ store, hasher, policy, sessions, throttle, clock, log })
   const accounts = events ? observeAccounts(plainAccounts, events) : plainAccounts
   const rules: TokenRules = {
     issuer: config.issuer,
@@ -87,7 +104,9 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
     store,
     keyring,
     hasher,
+    policy,
     counters,
+    limits,
     sessions,
     accounts,
     rules,
@@ -103,4 +122,16 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
       await store.close()
     }
   }
+}
+
+async function loadPasswordBlocklist (config: Config, log: FastifyBaseLogger) {
+  const file = config.passwordBlocklist ?? defaultBlocklistFile()
+  const started = performance.now()
+  const blocklist = await loadBlocklist(file).catch((error: unknown) => {
+    const { code, message } = error as { code?: string, message?: string }
+    // The start stops here: name the variable, as config errors do, and keep the code (ENOENT, EACCES) for callers.
+    throw Object.assign(new Error(`PASSWORD_BLOCKLIST (${file}): ${message ?? String(error)}`, { cause: error }), { code })
+  })
+  log.info({ file, entries: blocklist.size, ms: Math.round(performance.now() - started) }, 'password blocklist loaded')
+  return blocklist
 }

@@ -43,8 +43,10 @@ t.test('login throttling shared through Redis by two instances, surviving a Redi
     t.ok(Number(byAccount.headers['retry-after']) > 0, 'with Retry-After')
     const byAddress = await attempt(b.app, 'someone-else', 'wrong password!', '10.0.0.1')
     t.equal(byAddress.statusCode, 429, 'the address is throttled on the other instance too')
-    t.same((await rawRedis(t).keys(`${prefix}*`)).sort(), [`${prefix}login:account:mallory`, `${prefix}login:address:10.0.0.1`],
-      'the counters live in Redis under REDIS_PREFIX')
+    // The throttle also keeps passes, the global ceiling and per-route limits there (issue 8); all under the prefix.
+    const keys = await rawRedis(t).keys(`${prefix}*`)
+    t.ok(keys.includes(`${prefix}login:account:mallory`) && keys.includes(`${prefix}login:address:10.0.0.1`), 'the counters live in Redis under REDIS_PREFIX')
+    t.ok(keys.every((key) => key.startsWith(prefix)))
   })
 
   t.test('Redis gone: logins keep working, counting is per process, one warning', async (t) => {
@@ -66,8 +68,11 @@ t.test('login throttling shared through Redis by two instances, surviving a Redi
     t.equal(await untilRestored(b), 1, 'B logged that Redis is back')
     await failTimes(a.app, 'oscar', '10.0.0.6', 3)
     t.equal((await attempt(b.app, 'oscar', 'wrong password!', '10.0.0.7')).statusCode, 429)
-    t.equal((await attempt(a.app, 'trudy', 'wrong password!', '10.0.0.8')).statusCode, 429,
-      'failures counted in memory during the outage still count')
+    // Progressive delays (issue 8): one guess may get through if a second has passed, but the next must wait,
+    // which only happens if the three failures counted in memory during the outage still count.
+    const first = await attempt(a.app, 'trudy', 'wrong password!', '10.0.0.8')
+    const second = first.statusCode === 429 ? first : await attempt(a.app, 'trudy', 'wrong password!', '10.0.0.8')
+    t.equal(second.statusCode, 429, 'failures counted in memory during the outage still count')
   })
 
   t.test('Redis hanging (connections open, no answers): logins still answer, then sharing resumes', async (t) => {

@@ -158,7 +158,7 @@ t.test('throttling failed logins (LOGIN_MAX_FAILURES=3)', async (t) => {
     }
     const fourth = await attempt(app, 'alice', 'wrong password!', '10.0.0.4')
     assertError(t, fourth, 429, 'TOO_MANY_REQUESTS')
-    t.equal(fourth.headers['retry-after'], '900', 'Retry-After is the rest of the window, in seconds')
+    t.equal(fourth.headers['retry-after'], '1', 'Retry-After is the progressive delay (1 s at the limit), not the window')
 
     const correct = await attempt(app, 'alice', PASSWORD, '10.0.0.5')
     assertError(t, correct, 429, 'TOO_MANY_REQUESTS')
@@ -167,12 +167,9 @@ t.test('throttling failed logins (LOGIN_MAX_FAILURES=3)', async (t) => {
     const otherCase = await attempt(app, 'ALICE', PASSWORD, '10.0.0.6')
     t.equal(otherCase.statusCode, 429, 'another letter case is the same account')
 
-    clock.advance(600_000)
-    t.equal((await attempt(app, 'alice', PASSWORD, '10.0.0.7')).headers['retry-after'], '300', 'Retry-After counts down with the clock')
-
-    clock.advance(300_001)
+    clock.advance(1000)
     const after = await attempt(app, 'alice', PASSWORD, '10.0.0.1')
-    t.equal(after.statusCode, 200, 'past LOGIN_WINDOW the correct password logs in again')
+    t.equal(after.statusCode, 200, 'after the delay the correct password logs in: there is no lockout (issue 8)')
   })
 
   t.test('per client address, across usernames', async (t) => {
@@ -185,12 +182,15 @@ t.test('throttling failed logins (LOGIN_MAX_FAILURES=3)', async (t) => {
     }
     const blocked = await attempt(app, 'erin', 'Summer2024!', sprayer)
     assertError(t, blocked, 429, 'TOO_MANY_REQUESTS')
-    t.equal(blocked.headers['retry-after'], '60')
+    t.equal(blocked.headers['retry-after'], '1', 'the progressive delay, 1 s at the limit')
     t.equal((await attempt(app, 'alice', PASSWORD, sprayer)).statusCode, 429, 'even a correct login from that address waits')
     t.equal((await attempt(app, 'alice', PASSWORD, '198.51.100.7')).statusCode, 200, 'other addresses are not affected')
 
+    clock.advance(1000)
+    t.equal((await attempt(app, 'erin', 'Summer2024!', sprayer)).statusCode, 401, 'after the delay one more guess goes through')
+    t.equal((await attempt(app, 'fred', 'Summer2024!', sprayer)).headers['retry-after'], '2', 'and the next waits twice as long')
     clock.advance(60_001)
-    t.equal((await attempt(app, 'alice', PASSWORD, sprayer)).statusCode, 200, 'the address is let through after the window')
+    t.equal((await attempt(app, 'alice', PASSWORD, sprayer)).statusCode, 200, 'a LOGIN_WINDOW without failures clears the address')
   })
 
   t.test('parallel guesses cannot outrun the limit', async (t) => {

@@ -72,17 +72,18 @@ t.test('a username taken in any letter case is 409 USERNAME_TAKEN', async (t) =>
 
 t.test('password length: 8 to 1024 characters', async (t) => {
   const { app } = await buildTestApp(t)
-  const cases: Array<[string, string, number]> = [
-    ['7 characters', 'x'.repeat(7), 400],
-    ['empty', '', 400],
-    ['8 characters', 'x'.repeat(8), 201],
+  // Below the minimum is the password policy's PASSWORD_TOO_SHORT (issue 8); over 1024 is the schema's cap.
+  const cases: Array<[string, string, number, string?]> = [
+    ['7 characters', 'zq9wx7y', 400, 'PASSWORD_TOO_SHORT'],
+    ['empty', '', 400, 'PASSWORD_TOO_SHORT'],
+    ['8 characters', 'zq9wx7yp', 201],
     ['1024 characters', 'y'.repeat(1024), 201],
-    ['1025 characters', 'z'.repeat(1025), 400]
+    ['1025 characters', 'z'.repeat(1025), 400, 'VALIDATION_FAILED']
   ]
-  for (const [name, password, status] of cases) {
+  for (const [name, password, status, code] of cases) {
     const response = await app.inject(post({ username: `user-${password.length}-${password[0] ?? 'e'}`, password }))
     t.equal(response.statusCode, status, name)
-    if (status === 400) assertError(t, response, 400, 'VALIDATION_FAILED')
+    if (code) assertError(t, response, 400, code)
   }
   t.ok(await login(app, 'user-1024-y', 'y'.repeat(1024)), 'a 1024-character password logs in')
 })

@@ -1,6 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Services } from '../../services/index.js'
-import { errors, Password } from '../../schemas/common.js'
+import { errors, NewPassword } from '../../schemas/common.js'
 
 /** Routes behind the verify hook. The hook is added to this scope only (see app.ts), never matched by URL. */
 export const protectedAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
@@ -25,7 +25,7 @@ export const protectedAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services
       tags: ['auth'],
       summary: 'Change the password; every session of the user ends',
       security,
-      body: Type.Object({ current_password: Type.String({ maxLength: 1024 }), new_password: Password }, { additionalProperties: false }),
+      body: Type.Object({ current_password: Type.String({ maxLength: 1024 }), new_password: NewPassword }, { additionalProperties: false }),
       response: { 204: Type.Null(), ...errors(400, 401, 413, 415, 503) }
     }
   }, async (request, reply) => {

@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AppError } from '../../errors.js'
 import type { Services } from '../../services/index.js'
-import { errors, Password, Username } from '../../schemas/common.js'
+import { errors, NewPassword, Password, Username } from '../../schemas/common.js'
 
 /**
  * Routes that take no access token. They live outside the authenticated scope, so no hook can gate
@@ -12,17 +12,19 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services, r
   // text/plain is a CORS "simple" type that needs no preflight); without it the client gets 415.
   app.removeContentTypeParser('text/plain')
   const Credentials = Type.Object({ username: Username, password: Password }, { additionalProperties: false })
+  const Registration = Type.Object({ username: Username, password: NewPassword }, { additionalProperties: false })
   const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false })
 
   app.post('/auth/register', {
     schema: {
       tags: ['auth'],
       summary: 'Create an account (roles are always ["user"])',
-      body: Credentials,
+      body: Registration,
       response: { 201: Type.Object({ user: Type.Ref('User') }), ...errors(400, 403, 409, 413, 415, 429, 503) }
     }
   }, async (request, reply) => {
     if (registration === 'closed') throw new AppError('REGISTRATION_CLOSED', 'Registration is closed')
+    await services.limits.register.hit(request.ip)
     const user = await services.accounts.register(request.body.username, request.body.password)
     return await reply.code(201).send({ user })
   })
@@ -47,6 +49,7 @@ export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services, r
       response: { 200: Type.Ref('TokenResponse'), ...errors(400, 401, 413, 415, 429, 503) }
     }
   }, async (request, reply) => {
+    await services.limits.refresh.hit(request.ip)
     const tokens = await services.sessions.refresh(request.body.refresh_token)
     return await reply.header('cache-control', 'no-store').send(tokens)
   })

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Clock } from '../../clock.js'
-import type { Count, CounterStore } from './counter-store.js'
+import type { Count, CounterStore, SpacedCount } from './counter-store.js'
 
 /**
  * Shared counters (Redis) that never break logins: while the shared store fails, counting goes on in this
@@ -46,6 +46,22 @@ export function createFallbackCounterStore ({ shared, local, clock, log, retryIn
   return {
     async increment (key, windowMs) {
       return (await attempt(() => shared.increment(key, windowMs))) ?? await local.increment(key, windowMs)
+    },
+    /**
+     * Counted in both stores, and the stricter answer wins: failures this process counted while Redis was away
+     * keep spacing its attempts once Redis is back. A store that applied when the other refused gives its
+     * count back, so a refused attempt counts nowhere.
+     */
+    async incrementSpaced (key, windowMs, spacing): Promise<SpacedCount> {
+      const [fromShared, fromLocal] = await Promise.all([attempt(() => shared.incrementSpaced(key, windowMs, spacing)), local.incrementSpaced(key, windowMs, spacing)])
+      if (!fromShared) return fromLocal
+      if (fromShared.applied && !fromLocal.applied) {
+        await attempt(() => shared.decrement(key))
+        return fromLocal
+      }
+      if (!fromShared.applied && fromLocal.applied) await local.decrement(key)
+      if (!fromShared.applied) return fromLocal.applied || fromShared.waitMs >= fromLocal.waitMs ? fromShared : fromLocal
+      return fromLocal.count > fromShared.count ? fromLocal : fromShared
     },
     async get (key) {
       const [fromShared, fromLocal] = await Promise.all([attempt(() => shared.get(key)), local.get(key)])

