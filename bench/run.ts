@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fsyncRate } from './lib/disk.js'
 import { aggregate, interleave, type Aggregate } from './lib/interleave.js'
 import type { LoadResult } from './lib/load.js'
 import { startServer, type Server } from './lib/processes.js'
@@ -13,6 +14,7 @@ import { runAlgorithms } from './scenarios/algorithms.js'
 import { runGrowth } from './scenarios/growth.js'
 import { runLatency } from './scenarios/latency.js'
 import { runLogin, runRefresh, startRawArgon2 } from './scenarios/login.js'
+import { runPostgres } from './scenarios/postgres.js'
 import { checkSameAnswer, createSessions, measureVariant, runVerify, variants, type Variant } from './scenarios/verify.js'
 
 /**
@@ -44,6 +46,7 @@ async function main () {
   const logDir = join(work, 'logs')
   mkdirSync(logDir)
   progress(`${quick ? 'quick' : 'full'} run in ${work} (${info.cpus} CPUs, ${info.model}, node ${info.node}, load ${info.loadavgStart.join(' ')})`)
+  const disk = fsyncRate(work, quick ? 0.3 : 2)
 
   // Tessera's own default on this machine: one hashing slot per core, minus one for the event loop.
   const hashConcurrency = Math.max(1, availableParallelism() - 1)
@@ -116,6 +119,14 @@ async function main () {
   progress(`scenario 6: /auth/me at ${fmt(profile.fixedRate)} req/s, alone and during a login storm`)
   const latency = await runLatency({ tessera, tokens: minted.tokens, users: smallUsers, hashConcurrency, profile })
 
+  // ---- Diagnostic: the same commits on PostgreSQL (full runs only) ---------------------------------------
+  let postgres: Awaited<ReturnType<typeof runPostgres>>
+  if (!quick) {
+    progress('diagnostic: refresh and login-storm latency with DATABASE_URL=postgres')
+    postgres = await runPostgres({ env, users: smallUsers, passwordHash, tokens: minted.tokens, hashConcurrency, profile, logDir })
+    if (!postgres) progress('no PostgreSQL server answered; diagnostic skipped')
+  }
+
   // ---- Scenario 7: growth, memory, time to ready ---------------------------------------------------------
   progress(`scenario 7: seeding ${fmt(largeUsers)} users`)
   const largeDb = await prepareDb(join(work, 'large'), { users: largeUsers, passwordHash })
@@ -179,7 +190,11 @@ async function main () {
     return [variant.label, variant.credential, fmt(a.rps), fmt(ratio(a.rps, v.ceiling.rps), 2), fmt(a.p50, 0), fmt(a.p99, 0),
       fmt(a.cpuUsPerRequest), fmt(1e6 / a.cpuUsPerRequest), fmt(a.serverCores, 2), fmt(a.clientCores, 2), a.roundsRps.map((n) => fmt(n)).join(', ')]
   })
-  const latencyRows = (Object.entries(latency)).map(([key, r]) => [
+  const latencyRows = [
+    ...Object.entries(latency).map(([key, r]) => ['SQLite', key, r] as const),
+    ...Object.entries(postgres?.latency ?? {}).map(([key, r]) => ['PostgreSQL', key, r] as const)
+  ].map(([store, key, r]) => [
+    store,
     key.startsWith('distinct') ? 'distinct tokens' : 'one repeated token',
     key.endsWith('Storm') ? `login storm (${fmt(r.loginRps, 1)} logins/s)` : 'alone',
     fmt(r.offeredRps), fmt(r.achievedRps), fmt(r.p50, 2), fmt(r.p90, 2), fmt(r.p99, 2), fmt(r.max, 1)
@@ -189,6 +204,7 @@ async function main () {
     `## Tessera benchmark (${quick ? 'QUICK smoke run: numbers are not meaningful' : 'full run'})`,
     '',
     `Machine: ${info.cpus} CPUs (${info.model}), ${info.memGiB} GiB, node ${info.node}; load average at start ${info.loadavgStart.join(' ')}, at end ${loadavg().map((n) => n.toFixed(2)).join(' ')}.`,
+    `Disk under the SQLite files: ${fmt(disk.perSecond)} fsync/s (p50 ${fmt(disk.p50Ms, 2)} ms, p99 ${fmt(disk.p99Ms, 2)} ms for a 4 KiB write + fsync).`,
     `Closed loop: autocannon, ${profile.connections} connections, no pipelining; ${profile.rounds} interleaved round(s) of ${profile.roundSeconds} s per variant after a ${profile.warmupSeconds} s warm-up.`,
     '',
     '### Targets',
@@ -208,14 +224,18 @@ async function main () {
     '',
     '### Login and refresh (scenario 5)',
     table(['measure', 'per second', 'per round', 'note'], [
-      ['POST /auth/login', fmt(login.loginRps, 1), login.roundsLoginRps.join(', '), `${hashConcurrency * 4} connections; p50 ${fmt(login.loginP50)} ms; ${fmt(login.loginCpuMs, 1)} ms server CPU per login`],
+      ['POST /auth/login', fmt(login.loginRps, 1), login.roundsLoginRps.join(', '), `${hashConcurrency * 4} connections; p50 ${fmt(login.loginP50)} ms; ${fmt(login.loginCpuMs, 1)} ms server CPU per login, of which ${fmt(login.loginMainThreadCpuMs, 2)} ms on the event loop`],
       [`raw argon2id verify, ${hashConcurrency} at once`, fmt(login.rawRps, 1), login.roundsRawRps.join(', '),
         `m=${config.argon2.memoryKiB} KiB, t=${config.argon2.timeCost}, p=${config.argon2.parallelism}, own process; ${fmt(login.rawCpuMs, 1)} ms CPU per hash`],
-      ['POST /auth/refresh', fmt(refresh.rps), '', `${profile.connections} connections; p50 ${fmt(refresh.p50)} ms, p99 ${fmt(refresh.p99)} ms; ${fmt(refresh.cpuUsPerRequest)} µs server CPU per refresh, ${fmt(refresh.serverCores, 2)} cores used`]
+      ['POST /auth/refresh (SQLite)', fmt(refresh.rps), '', `${profile.connections} connections; p50 ${fmt(refresh.p50)} ms, p99 ${fmt(refresh.p99)} ms; ${fmt(refresh.cpuUsPerRequest)} µs server CPU per refresh, ${fmt(refresh.serverCores, 2)} cores used`],
+      ...(postgres
+        ? [['POST /auth/refresh (PostgreSQL, diagnostic)', fmt(postgres.refresh.rps), '',
+            `${profile.connections} connections; p50 ${fmt(postgres.refresh.p50)} ms, p99 ${fmt(postgres.refresh.p99)} ms; ${fmt(postgres.refresh.cpuUsPerRequest)} µs server CPU per refresh, ${fmt(postgres.refresh.serverCores, 2)} cores used`]]
+        : [])
     ]),
     '',
     `### GET /auth/me latency at a fixed offered rate (scenario 6; open loop, latency from the scheduled send time)`,
-    table(['credential', 'background', 'offered req/s', 'achieved req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'], latencyRows),
+    table(['store', 'credential', 'background', 'offered req/s', 'achieved req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'], latencyRows),
     '',
     '### Growth, memory, start (scenario 7)',
     table(['measure', 'value'], [
@@ -231,9 +251,10 @@ async function main () {
       [`time to ready with ${fmt(largeUsers)} users / cluster of 2`, `${fmt(large.readyMs)} ms / ${fmt(scaling.clusterReadyMs)} ms`]
     ]),
     '',
-    '### Algorithms (scenario 8; fast-jwt in process, one core)',
-    table(['alg', 'sign ops/s', 'verify ops/s', 'sign us', 'verify us', 'token bytes'], algorithms.map((a) => [
-      a.alg, fmt(a.signOps), fmt(a.verifyOps), fmt(1e6 / a.signOps, 1), fmt(1e6 / a.verifyOps, 1), a.tokenBytes
+    '### Algorithms (scenario 8; fast-jwt in process; per second of CPU time, wall-clock rate in brackets)',
+    table(['alg', 'sign ops/s', 'verify ops/s', 'sign µs', 'verify µs', 'verify vs ES256', 'token bytes'], algorithms.map((a) => [
+      a.alg, `${fmt(a.signOps)} (${fmt(a.signWallOps)})`, `${fmt(a.verifyOps)} (${fmt(a.verifyWallOps)})`, fmt(1e6 / a.signOps, 1), fmt(1e6 / a.verifyOps, 1),
+      fmt(ratio(a.verifyOps, algorithms[0]?.verifyOps ?? Number.NaN), 2), a.tokenBytes
     ])),
     ''
   ].join('\n')
@@ -242,7 +263,7 @@ async function main () {
   const results = {
     mode: quick ? 'quick' : 'full',
     date: new Date().toISOString(),
-    machine: { ...info, loadavgEnd: loadavg() },
+    machine: { ...info, loadavgEnd: loadavg(), disk },
     profile,
     hashConcurrency,
     targets,
@@ -251,6 +272,7 @@ async function main () {
     login,
     refresh,
     latency,
+    postgres,
     growth: { ...growth, seedMs: largeDb.seedMs, users: profile.growthUsers },
     memory: { idleRssMiB, idleAfterLoadRssMiB, loadRssMiB, peakRssMiB, largeRssMiB, restartIdleRss },
     ready: { firstStartMs: tessera.readyMs, restartsMs: readyMs, largeMs: large.readyMs, clusterMs: scaling.clusterReadyMs },

@@ -12,6 +12,8 @@ export interface LoadResult {
   errors: number
   /** CPU used meanwhile by the server (all its threads and workers) and by this client process, ms. */
   serverCpuMs?: number
+  /** Of which the server's main thread (its event loop), ms. */
+  serverMainCpuMs?: number
   clientCpuMs?: number
 }
 
@@ -68,12 +70,18 @@ export async function closedLoop ({ url, connections, seconds, spec }: {
 }
 
 /** Runs `load` while measuring the CPU time the server and this process (the client) spend on it. */
-export async function withCpu (server: { cpuMs (): number }, load: () => Promise<LoadResult>): Promise<LoadResult> {
+export async function withCpu (server: { cpuMs (): number, mainThreadCpuMs (): number }, load: () => Promise<LoadResult>): Promise<LoadResult> {
   const server0 = server.cpuMs()
+  const main0 = server.mainThreadCpuMs()
   const client0 = process.cpuUsage()
   const result = await load()
   const client = process.cpuUsage(client0)
-  return { ...result, serverCpuMs: server.cpuMs() - server0, clientCpuMs: (client.user + client.system) / 1000 }
+  return {
+    ...result,
+    serverCpuMs: server.cpuMs() - server0,
+    serverMainCpuMs: server.mainThreadCpuMs() - main0,
+    clientCpuMs: (client.user + client.system) / 1000
+  }
 }
 
 /** Fails loudly when a run is not what it claims to measure (401s from a bad token would look like a fast server). */

@@ -19,6 +19,8 @@ export interface Server {
   peakRssMiB (): number
   /** CPU time (user + system, all threads) used so far by the process and its child processes (cluster workers), ms. */
   cpuMs (): number
+  /** CPU time of the main thread alone (the event loop), ms. */
+  mainThreadCpuMs (): number
   stop (): Promise<void>
 }
 
@@ -31,6 +33,8 @@ export interface StartOptions {
   readyPath?: string
   timeoutMs?: number
   port?: number
+  /** Extra node flags, e.g. ['--cpu-prof'] to see where a server's time goes. */
+  nodeArgs?: string[]
 }
 
 const children = new Set<ChildProcess>()
@@ -65,9 +69,9 @@ function procStatusMiB (pid: number, field: 'VmRSS' | 'VmHWM'): number {
 /** Linux reports CPU times in clock ticks of 1/100 s (USER_HZ), whatever the kernel's own tick. */
 const TICKS_PER_MS = 100 / 1000
 
-function ownCpuMs (pid: number): number {
+function ownCpuMs (pid: number, file = `/proc/${pid}/stat`): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const stat = readFileSync(file, 'utf8')
     // Fields after the command name, which may itself contain spaces: utime and stime are fields 14 and 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_MS
@@ -114,12 +118,12 @@ function tail (file: string, lines = 15): string {
 }
 
 /** Spawns `script` with only the given environment (plus PATH/HOME) and waits for a 200 on its readiness path. */
-export async function startServer ({ name, script, env, logFile, readyPath = '/readyz', timeoutMs = 60_000, port }: StartOptions): Promise<Server> {
+export async function startServer ({ name, script, env, logFile, readyPath = '/readyz', timeoutMs = 60_000, port, nodeArgs = [] }: StartOptions): Promise<Server> {
   const listenPort = port ?? await freePort()
   const out = openSync(logFile, 'a')
   const execArgv = script.endsWith('.ts') ? ['--import', 'tsx'] : []
   const startedAt = performance.now()
-  const child = spawn(process.execPath, [...execArgv, script], {
+  const child = spawn(process.execPath, [...nodeArgs, ...execArgv, script], {
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env, PORT: String(listenPort), HOST: '127.0.0.1' },
     stdio: ['ignore', out, out]
   })
@@ -155,6 +159,7 @@ export async function startServer ({ name, script, env, logFile, readyPath = '/r
     rssMiB: () => procStatusMiB(pid, 'VmRSS'),
     peakRssMiB: () => procStatusMiB(pid, 'VmHWM'),
     cpuMs: () => processTreeCpuMs(pid),
+    mainThreadCpuMs: () => ownCpuMs(pid, `/proc/${pid}/task/${pid}/stat`),
     async stop () {
       if (exited) return
       child.kill('SIGTERM')

@@ -38,7 +38,8 @@ export async function argon2HashFor (config: Config, password = PASSWORD): Promi
 }
 
 export interface TesseraDb {
-  file: string
+  /** DATABASE_URL for Tessera: sqlite:<file> or postgres://... */
+  url: string
   users: number
   refreshTokens: string[]
 }
@@ -56,21 +57,23 @@ export async function prepareDb (dir: string, { users, passwordHash, refreshToke
   const ids = seedUsers(file, { count: users, passwordHash, keepIds: Math.min(users, 100) })
   const seedMs = performance.now() - started
   const tokens = refreshTokens > 0 ? seedRefreshTokens(file, { userIds: ids, count: refreshTokens, ttlMs: 86_400_000 }) : []
-  return { file, users, refreshTokens: tokens, seedMs }
+  return { url: `sqlite:${file}`, users, refreshTokens: tokens, seedMs }
 }
 
-export async function startTessera ({ name, env, db, logDir, cluster }: {
+export async function startTessera ({ name, env, db, logDir, cluster, nodeArgs }: {
   name: string
   env: Record<string, string>
   db: TesseraDb
   logDir: string
   /** Run dist/cluster.js with this many workers instead of one dist/server.js process. */
   cluster?: number
+  nodeArgs?: string[]
 }): Promise<Server> {
   return await startServer({
     name,
     script: join(ROOT, 'dist', cluster ? 'cluster.js' : 'server.js'),
-    env: { ...env, DATABASE_URL: `sqlite:${db.file}`, ...(cluster ? { WEB_CONCURRENCY: String(cluster) } : {}) },
-    logFile: join(logDir, `${name}.log`)
+    env: { ...env, DATABASE_URL: db.url, ...(cluster ? { WEB_CONCURRENCY: String(cluster) } : {}) },
+    logFile: join(logDir, `${name}.log`),
+    ...(nodeArgs ? { nodeArgs } : {})
   })
 }
