@@ -14,6 +14,7 @@ import { runAlgorithms } from './scenarios/algorithms.js'
 import { runGrowth } from './scenarios/growth.js'
 import { runLatency } from './scenarios/latency.js'
 import { runLogin, runRefresh, startRawArgon2 } from './scenarios/login.js'
+import { runMallocDiagnostic } from './scenarios/malloc.js'
 import { runPostgres } from './scenarios/postgres.js'
 import { checkSameAnswer, createSessions, measureVariant, runVerify, variants, type Variant } from './scenarios/verify.js'
 
@@ -153,6 +154,11 @@ async function main () {
     await server.stop()
   }
   readyMs.sort((a, b) => a - b)
+  let malloc: Awaited<ReturnType<typeof runMallocDiagnostic>> | undefined
+  if (!quick) {
+    progress('diagnostic: RSS after a login burst, glibc malloc default vs MALLOC_MMAP_THRESHOLD_=131072')
+    malloc = await runMallocDiagnostic({ env, db: mainDb, users: smallUsers, hashConcurrency, profile, logDir })
+  }
   const readyMedianMs = readyMs[Math.floor(readyMs.length / 2)] ?? Number.NaN
 
   // ---- Scenario 8: algorithms (in process, nothing else running) -----------------------------------------
@@ -168,6 +174,10 @@ async function main () {
     { ...ratioTarget('/auth/me distinct tokens vs reference (3)', v.tesseraDistinct.rps, v.reference.rps, 0.9), crossCheck: cpu(v.tesseraDistinct, v.reference) },
     { ...ratioTarget('/auth/me repeated token vs ceiling (1)', v.tesseraRepeated.rps, v.ceiling.rps, 0.85), crossCheck: cpu(v.tesseraRepeated, v.ceiling) },
     { ...ratioTarget('/auth/me distinct vs Express + express-jwt', v.tesseraDistinct.rps, v.expressJwt.rps, 3), crossCheck: cpu(v.tesseraDistinct, v.expressJwt) },
+    {
+      ...ratioTarget('(same, one repeated token on both)', v.tesseraRepeated.rps, v.expressJwtRepeated.rps, 3),
+      crossCheck: cpu(v.tesseraRepeated, v.expressJwtRepeated)
+    },
     { ...ratioTarget('/auth/me distinct vs Express + express-session', v.tesseraDistinct.rps, v.expressSession.rps, 1.5), crossCheck: cpu(v.tesseraDistinct, v.expressSession) },
     {
       ...ratioTarget(`login vs raw argon2id (${hashConcurrency} at once)`, login.loginRps, login.rawRps, 0.9),
@@ -197,7 +207,7 @@ async function main () {
     store,
     key.startsWith('distinct') ? 'distinct tokens' : 'one repeated token',
     key.endsWith('Storm') ? `login storm (${fmt(r.loginRps, 1)} logins/s)` : 'alone',
-    fmt(r.offeredRps), fmt(r.achievedRps), fmt(r.p50, 2), fmt(r.p90, 2), fmt(r.p99, 2), fmt(r.max, 1)
+    fmt(r.offeredRps), fmt(r.achievedRps), fmt(r.p50, 2), fmt(r.p90, 2), fmt(r.p99, 2), fmt(r.max, 1), fmt(r.unfinished)
   ])
 
   const out = [
@@ -235,7 +245,7 @@ async function main () {
     ]),
     '',
     `### GET /auth/me latency at a fixed offered rate (scenario 6; open loop, latency from the scheduled send time)`,
-    table(['store', 'credential', 'background', 'offered req/s', 'achieved req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'], latencyRows),
+    table(['store', 'credential', 'background', 'offered req/s', 'achieved req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'unanswered after 10 s'], latencyRows),
     '',
     '### Growth, memory, start (scenario 7)',
     table(['measure', 'value'], [
@@ -247,6 +257,12 @@ async function main () {
       ['RSS under load (max sampled) / peak (VmHWM)', `${fmt(loadRssMiB, 1)} / ${fmt(peakRssMiB, 1)} MiB`],
       [`RSS with ${fmt(largeUsers)} users, after the login rounds`, `${fmt(largeRssMiB, 1)} MiB`],
       ['RSS idle after a restart', `${restartIdleRss.map((n) => fmt(n, 1)).join(', ')} MiB`],
+      ...(malloc
+        ? [
+            ['RSS idle / 2 s after a login burst, glibc default (diagnostic)', `${fmt(malloc.glibcDefault.idleMiB, 1)} / ${fmt(malloc.glibcDefault.afterLoginsMiB, 1)} MiB (${malloc.glibcDefault.logins} logins)`],
+            ['RSS idle / 2 s after a login burst, MALLOC_MMAP_THRESHOLD_=131072 (diagnostic)', `${fmt(malloc.fixedMmapThreshold.idleMiB, 1)} / ${fmt(malloc.fixedMmapThreshold.afterLoginsMiB, 1)} MiB (${malloc.fixedMmapThreshold.logins} logins)`]
+          ]
+        : []),
       ['time to ready: first start (generates key) / restarts', `${fmt(tessera.readyMs)} ms / ${readyMs.map((n) => fmt(n)).join(', ')} ms`],
       [`time to ready with ${fmt(largeUsers)} users / cluster of 2`, `${fmt(large.readyMs)} ms / ${fmt(scaling.clusterReadyMs)} ms`]
     ]),
@@ -274,7 +290,7 @@ async function main () {
     latency,
     postgres,
     growth: { ...growth, seedMs: largeDb.seedMs, users: profile.growthUsers },
-    memory: { idleRssMiB, idleAfterLoadRssMiB, loadRssMiB, peakRssMiB, largeRssMiB, restartIdleRss },
+    memory: { idleRssMiB, idleAfterLoadRssMiB, loadRssMiB, peakRssMiB, largeRssMiB, restartIdleRss, malloc },
     ready: { firstStartMs: tessera.readyMs, restartsMs: readyMs, largeMs: large.readyMs, clusterMs: scaling.clusterReadyMs },
     algorithms,
     durationSeconds: (performance.now() - startedAt) / 1000
@@ -284,6 +300,10 @@ async function main () {
   if (keep) progress(`kept ${work}`)
   else rmSync(work, { recursive: true, force: true })
 }
+
+process.on('exit', (code) => {
+  if (code !== 0) process.stderr.write(`bench exiting with code ${code}\n`)
+})
 
 main().catch((error: unknown) => {
   process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`)

@@ -10,7 +10,13 @@ export interface OpenLoopResult {
   p99: number
   max: number
   non2xx: Record<string, number>
+  /** Socket errors (refused, reset): the server or the client broke, the run is invalid. */
   errors: number
+  /**
+   * Requests still unanswered 10 s after the last one was due: the server could not keep up with the offered
+   * rate. They count in the percentiles with the time they had waited by then (a lower bound).
+   */
+  unfinished: number
   /** Latencies in ms, kept so that rounds can be merged before taking percentiles. */
   latencies: Float64Array
 }
@@ -45,12 +51,19 @@ export async function openLoop ({ url, path, rate, seconds, headers, maxSockets 
   let completed = 0
   let errors = 0
   let finished = 0
+  let closed = false
+  let start = 0
+  const dueOf = (i: number) => start + (i * 1000) / rate
+  /** Requests sent and not yet answered, by index. */
+  const pending = new Set<number>()
 
   return await new Promise((resolve) => {
-    const start = performance.now()
+    start = performance.now()
     let lastDone = start
 
-    const done = () => {
+    const done = (i: number) => {
+      if (closed) return
+      pending.delete(i)
       finished++
       if (finished === total) {
         lastDone = performance.now()
@@ -58,18 +71,21 @@ export async function openLoop ({ url, path, rate, seconds, headers, maxSockets 
       }
     }
     const send = (i: number, due: number) => {
+      pending.add(i)
       const req = request({ agent, hostname, port, path, method: 'GET', headers: headers(i) }, (res) => {
         res.resume()
         res.on('end', () => {
+          if (closed) return
           const status = res.statusCode ?? 0
           if (status >= 200 && status < 300) latencies[completed++] = performance.now() - due
           else non2xx[status] = (non2xx[status] ?? 0) + 1
-          done()
+          done(i)
         })
       })
       req.on('error', () => {
+        if (closed) return
         errors++
-        done()
+        done(i)
       })
       req.end()
     }
@@ -78,34 +94,41 @@ export async function openLoop ({ url, path, rate, seconds, headers, maxSockets 
       const due = Math.min(total, Math.floor(((now - start) / 1000) * rate))
       while (issued < due) {
         const i = issued++
-        send(i, start + (i * 1000) / rate)
+        send(i, dueOf(i))
       }
       if (issued >= total) clearInterval(timer)
     }
     const timer = setInterval(tick, 1)
-    // Whatever has not answered 10 s after the last request was due is reported as an error, not waited for.
+    // Whatever has not answered 10 s after the last request was due is not waited for (see `unfinished`).
     const guard = setTimeout(() => {
-      errors += total - finished
       lastDone = performance.now()
       finish()
     }, seconds * 1000 + 10_000)
 
     function finish () {
+      const now = performance.now()
+      const unanswered = [...pending].map((i) => now - dueOf(i))
+      closed = true
       clearInterval(timer)
       clearTimeout(guard)
       agent.destroy()
-      const sorted = latencies.slice(0, completed).sort()
+      const answered = completed
+      const sorted = new Float64Array(answered + unanswered.length)
+      sorted.set(latencies.subarray(0, answered))
+      sorted.set(unanswered, answered)
+      sorted.sort()
       resolve({
         offeredRps: rate,
-        achievedRps: completed / ((lastDone - start) / 1000),
+        achievedRps: answered / ((lastDone - start) / 1000),
         sent: issued,
-        completed,
+        completed: answered,
         p50: percentile(sorted, 50),
         p90: percentile(sorted, 90),
         p99: percentile(sorted, 99),
         max: sorted.length ? (sorted[sorted.length - 1] ?? Number.NaN) : Number.NaN,
         non2xx,
         errors,
+        unfinished: unanswered.length + (total - issued),
         latencies: sorted
       })
     }
@@ -135,6 +158,7 @@ export function mergeOpenLoop (rounds: OpenLoopResult[]): OpenLoopResult {
     max: all.length ? (all[all.length - 1] ?? Number.NaN) : Number.NaN,
     non2xx,
     errors: sum((r) => r.errors),
+    unfinished: sum((r) => r.unfinished),
     latencies: all
   }
 }

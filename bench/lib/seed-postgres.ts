@@ -11,6 +11,8 @@ import { seededUsername } from './seed.js'
  */
 export async function createPostgresDb (adminUrl: string): Promise<{ url: string, drop: () => Promise<void> } | undefined> {
   const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 2000 })
+  // A connection the server drops while idle (a restart, another suite's cleanup) must not crash the bench.
+  admin.on('error', () => {})
   try {
     await admin.connect()
   } catch {
