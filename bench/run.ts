@@ -190,7 +190,8 @@ async function main () {
       ...ratioTarget(`login latency ${fmt(largeUsers)} vs ${fmt(smallUsers)} users`, growth.large.meanMs, growth.small.meanMs, 1.1, { atMost: true, unit: 'ms' }),
       crossCheck: `${fmt(ratio(growth.large.cpuMsPerLogin, growth.small.cpuMsPerLogin), 2)} (${fmt(growth.large.cpuMsPerLogin, 1)} vs ${fmt(growth.small.cpuMsPerLogin, 1)} ms CPU per login)`
     },
-    valueTarget('idle RSS (worst of: after start, after load)', worstIdleRss, 120, 'MiB', { digits: 1 }),
+    // The issue says 120 MB: read strictly as 120 * 10^6 bytes, which is 114.4 MiB.
+    { ...valueTarget('idle RSS (worst of: after start, after load)', worstIdleRss, 120e6 / 2 ** 20, 'MiB', { digits: 1 }), goal: '< 114.4 MiB (120 MB)' },
     valueTarget('time to ready (median of restarts)', readyMedianMs, 1000, 'ms')
   ]
 
@@ -207,7 +208,8 @@ async function main () {
     store,
     key.startsWith('distinct') ? 'distinct tokens' : 'one repeated token',
     key.endsWith('Storm') ? `login storm (${fmt(r.loginRps, 1)} logins/s)` : 'alone',
-    fmt(r.offeredRps), fmt(r.achievedRps), fmt(r.p50, 2), fmt(r.p90, 2), fmt(r.p99, 2), fmt(r.max, 1), fmt(r.unfinished)
+    fmt(r.offeredRps), fmt(r.achievedRps), fmt(r.p50, 2), fmt(r.p90, 2), fmt(r.p99, 2), fmt(r.max, 1), fmt(r.unfinished),
+    fmt(r.serverCores, 2), fmt(r.clientCores, 2), fmt(r.issueLagP99, 2)
   ])
 
   const out = [
@@ -244,8 +246,8 @@ async function main () {
         : [])
     ]),
     '',
-    `### GET /auth/me latency at a fixed offered rate (scenario 6; open loop, latency from the scheduled send time)`,
-    table(['store', 'credential', 'background', 'offered req/s', 'achieved req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'unanswered after 10 s'], latencyRows),
+    '### GET /auth/me latency at a fixed offered rate (scenario 6; open loop on a 1 ms timer, latency from when each request was issued)',
+    table(['store', 'credential', 'background', 'offered req/s', 'achieved req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'unanswered after 10 s', 'server cores used', 'client cores used', 'client issue lag p99 ms'], latencyRows),
     '',
     '### Growth, memory, start (scenario 7)',
     table(['measure', 'value'], [

@@ -19,6 +19,8 @@ export interface OpenLoopResult {
   unfinished: number
   /** Latencies in ms, kept so that rounds can be merged before taking percentiles. */
   latencies: Float64Array
+  /** p99 of how late the generator issued requests (ms): large values mean the client itself was starved of CPU. */
+  issueLagP99: number
 }
 
 export function percentile (sorted: Float64Array, p: number): number {
@@ -27,9 +29,11 @@ export function percentile (sorted: Float64Array, p: number): number {
 }
 
 /**
- * A fixed offered rate, open loop (the wrk2 model): request i is due at start + i/rate whether or not earlier
- * ones have answered, and its latency is counted from when it was due, so a stalled server cannot hide its
- * stall by slowing the client down (coordinated omission).
+ * A fixed offered rate, open loop (the wrk2 model): request i is due at start + i/rate and is issued on the next
+ * 1 ms timer tick whether or not earlier ones have answered, so a stalled server cannot slow the client down and
+ * hide its stall (coordinated omission). Latency counts from when the request was issued: a request that waits for
+ * a free socket in the agent counts that wait; the generator's own timer granularity (up to ~1 ms) does not, and
+ * is reported separately as `issueLagP99`.
  *
  * Not autocannon's `overallRate`: that gives each connection a per-second quota which it spends back-to-back at
  * the start of every second, so it measures bursts at full concurrency, not a steady 5,000 requests per second.
@@ -46,6 +50,7 @@ export async function openLoop ({ url, path, rate, seconds, headers, maxSockets 
   const agent = new Agent({ keepAlive: true, maxSockets })
   const total = Math.max(1, Math.round(rate * seconds))
   const latencies = new Float64Array(total)
+  const lags = new Float64Array(total)
   const non2xx: Record<string, number> = {}
   let issued = 0
   let completed = 0
@@ -54,8 +59,8 @@ export async function openLoop ({ url, path, rate, seconds, headers, maxSockets 
   let closed = false
   let start = 0
   const dueOf = (i: number) => start + (i * 1000) / rate
-  /** Requests sent and not yet answered, by index. */
-  const pending = new Set<number>()
+  /** Requests sent and not yet answered: index -> time issued. */
+  const pending = new Map<number, number>()
 
   return await new Promise((resolve) => {
     start = performance.now()
@@ -71,13 +76,15 @@ export async function openLoop ({ url, path, rate, seconds, headers, maxSockets 
       }
     }
     const send = (i: number, due: number) => {
-      pending.add(i)
+      const issuedAt = performance.now()
+      lags[i] = issuedAt - due
+      pending.set(i, issuedAt)
       const req = request({ agent, hostname, port, path, method: 'GET', headers: headers(i) }, (res) => {
         res.resume()
         res.on('end', () => {
           if (closed) return
           const status = res.statusCode ?? 0
-          if (status >= 200 && status < 300) latencies[completed++] = performance.now() - due
+          if (status >= 200 && status < 300) latencies[completed++] = performance.now() - issuedAt
           else non2xx[status] = (non2xx[status] ?? 0) + 1
           done(i)
         })
@@ -107,7 +114,7 @@ export async function openLoop ({ url, path, rate, seconds, headers, maxSockets 
 
     function finish () {
       const now = performance.now()
-      const unanswered = [...pending].map((i) => now - dueOf(i))
+      const unanswered = [...pending.values()].map((issuedAt) => now - issuedAt)
       closed = true
       clearInterval(timer)
       clearTimeout(guard)
@@ -129,7 +136,8 @@ export async function openLoop ({ url, path, rate, seconds, headers, maxSockets 
         non2xx,
         errors,
         unfinished: unanswered.length + (total - issued),
-        latencies: sorted
+        latencies: sorted,
+        issueLagP99: percentile(lags.slice(0, issued).sort(), 99)
       })
     }
   })
@@ -159,6 +167,7 @@ export function mergeOpenLoop (rounds: OpenLoopResult[]): OpenLoopResult {
     non2xx,
     errors: sum((r) => r.errors),
     unfinished: sum((r) => r.unfinished),
-    latencies: all
+    latencies: all,
+    issueLagP99: Math.max(...rounds.map((r) => r.issueLagP99))
   }
 }
