@@ -53,6 +53,9 @@ export async function buildApp ({ config, logger, clock = systemClock, store }: 
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     return503OnClosing: true,
+    // One access-log line per request (below) instead of Fastify's two: logging was the largest single cost of
+    // GET /auth/me in the benchmark (bench/README.md), larger than the whole ceiling route.
+    disableRequestLogging: true,
     ajv: {
       customOptions: {
         // A number where a string belongs is a client bug to report (400), not to paper over.
@@ -66,6 +69,9 @@ export async function buildApp ({ config, logger, clock = systemClock, store }: 
   const services = await createServices({ config, log: app.log, clock, events: metrics.events, ...(store ? { store } : {}) })
   app.decorate('services', services)
   app.addHook('onClose', async () => await services.close())
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed')
+  })
 
   app.addSchema(ErrorResponse)
   app.addSchema(User)

@@ -50,7 +50,7 @@ t.test('no log line holds a password, a token or the Authorization header', asyn
   })
   t.equal(changed.statusCode, 204)
 
-  t.ok(logs.length > 20, `the logs were captured (${logs.length} lines)`)
+  t.ok(logs.length > 10, `the logs were captured (${logs.length} lines)`)
   for (const [name, secret] of Object.entries(secrets)) {
     t.ok(secret.length >= 8, `${name} is a real value`)
     const leaks = logs.filter((line) => line.includes(secret))
