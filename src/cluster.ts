@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { systemClock } from './clock.js'
-import { ConfigError, loadConfig } from './config.js'
+import { loadConfigOrExit } from './load-config.js'
 import { createLogger } from './logger.js'
 import { createKeyring, ensureSigningKey } from './services/keys/keyring.js'
 import { createStore } from './store/index.js'
@@ -36,16 +36,7 @@ function workerCount (value: string | undefined): number {
 
 /** Shared state every worker expects: the schema and a signing key. Done once, here, instead of N times at once. */
 async function prepare () {
-  let config
-  try {
-    config = loadConfig(process.env)
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`tessera: ${error.message}\n`)
-      process.exit(1)
-    }
-    throw error
-  }
+  const config = loadConfigOrExit()
   const log = createLogger(config.logLevel)
   const store = createStore(config.database)
   try {

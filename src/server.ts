@@ -1,5 +1,5 @@
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { loadConfigOrExit } from './load-config.js'
 import { createLogger } from './logger.js'
 import { buildMetricsServer } from './metrics-server.js'
 import { DOCS_PATH } from './plugins/openapi.js'
@@ -7,16 +7,7 @@ import { MissingKeyError } from './services/keys/keyring.js'
 
 /** The only file that reads the environment and listens. */
 async function main () {
-  let config
-  try {
-    config = loadConfig(process.env)
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`tessera: ${error.message}\n`)
-      process.exit(1)
-    }
-    throw error
-  }
+  const config = loadConfigOrExit()
 
   const logger = createLogger(config.logLevel)
   let app

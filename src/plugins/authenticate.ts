@@ -46,9 +46,6 @@ function bearerToken (request: FastifyRequest): string {
   return match[1]
 }
 
-/** fast-jwt / @fastify/jwt error codes that mean "expired"; every other failure is plain invalid. */
-const EXPIRED_CODES = new Set(['FST_JWT_AUTHORIZATION_TOKEN_EXPIRED', 'FAST_JWT_EXPIRED'])
-
 async function authenticatePlugin (app: FastifyInstance, { keyring, rules, clock, checks = [] }: AuthenticateOptions) {
   await app.register(fastifyJwt, {
     // Verify-only: Tessera signs in services/tokens; this plugin only ever sees public keys.
@@ -97,13 +94,13 @@ async function authenticatePlugin (app: FastifyInstance, { keyring, rules, clock
   })
 }
 
-/** Whatever the library says, the client sees one of three codes; the library's reason goes to the log only. */
+/**
+ * Whatever the library says, the client sees one of three codes; the library's reason goes to the log only.
+ * Expiry is never the library's verdict: exp is checked in `trusted` against the injected clock.
+ */
 function toTokenError (error: unknown): AppError {
   if (error instanceof AppError) return error
   const { code, message } = error as { code?: string, message?: string }
-  if (code !== undefined && EXPIRED_CODES.has(code)) {
-    return new AppError('TOKEN_EXPIRED', 'The access token has expired', { reason: message })
-  }
   return new AppError('TOKEN_INVALID', 'The access token is invalid', { reason: `${code ?? 'error'}: ${message ?? ''}` })
 }
 
