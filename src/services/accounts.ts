@@ -15,7 +15,7 @@ export type LoginResponse = TokenResponse & { password_change_recommended?: true
 export interface Accounts {
   register (username: string, password: string, roles?: string[]): Promise<User>
   login (username: string, password: string, address: string): Promise<LoginResponse>
-  changePassword (userId: string, currentPassword: string, newPassword: string): Promise<void>
+  changePassword (userId: string, currentPassword: string, newPassword: string, address: string): Promise<void>
 }
 
 const invalidCredentials = (reason: string) =>
@@ -80,11 +80,23 @@ export function createAccounts ({ store, hasher, policy, sessions, throttle, clo
       return weak ? { ...response, password_change_recommended: true } : response
     },
 
-    async changePassword (userId, currentPassword, newPassword) {
+    async changePassword (userId, currentPassword, newPassword, address) {
       const user = await store.users.findById(userId)
-      if (user) policy.enforce(newPassword, user.username)
-      const { ok } = await hasher.verify(user?.passwordHash, currentPassword)
-      if (!user || !ok) throw invalidCredentials('wrong current password')
+      if (!user) throw invalidCredentials('user is gone')
+      policy.enforce(newPassword, user.username)
+      // A stolen access token must not become an unthrottled password oracle: the current password is a login
+      // attempt and counts against the same per-account and per-address limits.
+      const account = usernameKey(user.username)
+      await throttle.begin(account, address)
+      const { ok } = await hasher.verify(user.passwordHash, currentPassword).catch(async (error: unknown) => {
+        await throttle.release(account, address).catch((releaseError: unknown) => log.warn({ err: releaseError }, 'could not release a login attempt'))
+        throw error
+      })
+      if (!ok) {
+        log.info({ event: 'password_change_failed', userId: user.id, address }, 'password change refused: wrong current password')
+        throw invalidCredentials('wrong current password')
+      }
+      await throttle.recordSuccess(account, address)
       await store.users.setPasswordHash(user.id, await hasher.hash(newPassword), clock.now())
       await sessions.endAll(user.id, 'password-change')
       log.info({ event: 'password_changed', userId: user.id }, 'password changed; all sessions ended')

@@ -92,3 +92,21 @@ t.test('access tokens issued before a password change keep working until they ex
   t.equal(expired.statusCode, 401, 'refused once it expires')
   t.equal(expired.json().code, 'TOKEN_EXPIRED')
 })
+
+t.test('guessing the current password is throttled like a login, per account and per address', async (t) => {
+  const { app } = await buildTestApp(t, { LOGIN_MAX_FAILURES: '3' })
+  const tokens = await registerAndLogin(app)
+  const change = async (current: string) => await app.inject({
+    method: 'POST',
+    url: '/auth/password',
+    headers: bearer(tokens.access_token),
+    payload: { current_password: current, new_password: 'another long passphrase' }
+  })
+  for (let i = 0; i < 3; i++) t.equal((await change(`wrong guess ${i}`)).statusCode, 401)
+  const throttled = await change('wrong guess 3')
+  t.equal(throttled.statusCode, 429, 'a stolen access token is not an unlimited password oracle')
+  t.equal(throttled.json().code, 'TOO_MANY_REQUESTS')
+  t.ok(Number(throttled.headers['retry-after']) >= 1, 'with Retry-After')
+  const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: 'wrong again' } })
+  t.equal(login.statusCode, 429, 'the guesses count against the same account as logins')
+})

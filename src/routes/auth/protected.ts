@@ -26,10 +26,10 @@ export const protectedAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services
       summary: 'Change the password; every session of the user ends',
       security,
       body: Type.Object({ current_password: Type.String({ maxLength: 1024 }), new_password: NewPassword }, { additionalProperties: false }),
-      response: { 204: Type.Null(), ...errors(400, 401, 413, 415, 503) }
+      response: { 204: Type.Null(), ...errors(400, 401, 413, 415, 429, 503) }
     }
   }, async (request, reply) => {
-    await services.accounts.changePassword(request.user.id, request.body.current_password, request.body.new_password)
+    await services.accounts.changePassword(request.user.id, request.body.current_password, request.body.new_password, request.ip)
     return await reply.code(204).send(null)
   })
 

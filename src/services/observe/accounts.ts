@@ -11,7 +11,7 @@ function loginOutcome (error: unknown): LoginOutcome {
 export function observeAccounts (accounts: Accounts, events: ServiceEvents): Accounts {
   return {
     register: async (username, password, roles) => await accounts.register(username, password, roles),
-    changePassword: async (userId, current, next) => await accounts.changePassword(userId, current, next),
+    changePassword: async (userId, current, next, address) => await accounts.changePassword(userId, current, next, address),
     async login (username, password, address) {
       try {
         const tokens = await accounts.login(username, password, address)
