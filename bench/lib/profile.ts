@@ -17,6 +17,10 @@ export interface Profile {
   readyStarts: number
   algRounds: number
   algSeconds: number
+  /** Scenario 9 (verification kit, in process): interleaved rounds, seconds per variant per round, warm-up. */
+  kitRounds: number
+  kitSeconds: number
+  kitWarmupSeconds: number
 }
 
 export const FULL: Profile = {
@@ -36,7 +40,10 @@ export const FULL: Profile = {
   growthRoundSeconds: 5,
   readyStarts: 5,
   algRounds: 3,
-  algSeconds: 0.5
+  algSeconds: 0.5,
+  kitRounds: 5,
+  kitSeconds: 2,
+  kitWarmupSeconds: 0.5
 }
 
 export const QUICK: Profile = {
@@ -55,5 +62,8 @@ export const QUICK: Profile = {
   growthRoundSeconds: 1.5,
   readyStarts: 1,
   algRounds: 1,
-  algSeconds: 0.15
+  algSeconds: 0.15,
+  kitRounds: 1,
+  kitSeconds: 0.3,
+  kitWarmupSeconds: 0.1
 }
