@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, {
+  LogController,
   type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault
 } from 'fastify'
 import { systemClock, type Clock } from './clock.js'
@@ -55,7 +56,7 @@ export async function buildApp ({ config, logger, clock = systemClock, store }: 
     return503OnClosing: true,
     // One access-log line per request (below) instead of Fastify's two: logging was the largest single cost of
     // GET /auth/me in the benchmark (bench/README.md), larger than the whole ceiling route.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     ajv: {
       customOptions: {
         // A number where a string belongs is a client bug to report (400), not to paper over.

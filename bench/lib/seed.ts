@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import BetterSqlite3 from 'better-sqlite3'
+import { Sqlite } from '../../src/store/sqlite-driver.js'
 import { hashRefreshToken, newRefreshToken } from '../../src/services/sessions/refresh-token.js'
 import { usernameKey } from '../../src/store/kysely-store.js'
 import { createSqliteStore } from '../../src/store/sqlite.js'
@@ -25,7 +25,7 @@ export async function migrate (file: string): Promise<void> {
  * Returns the ids of the first `keepIds` users.
  */
 export function seedUsers (file: string, { count, passwordHash, keepIds = 0 }: { count: number, passwordHash: string, keepIds?: number }): string[] {
-  const db = new BetterSqlite3(file)
+  const db = new Sqlite(file)
   // Durability does not matter for a fixture; Tessera reopens it with its own pragmas.
   db.pragma('synchronous = OFF')
   // No journal while seeding (each row would be written twice through the WAL); back to WAL for Tessera after.
@@ -51,7 +51,7 @@ export function seedUsers (file: string, { count, passwordHash, keepIds = 0 }: {
 
 /** Refresh-token families, one unspent token each, as sessions.start() would store them. Returns the raw tokens. */
 export function seedRefreshTokens (file: string, { userIds, count, ttlMs }: { userIds: string[], count: number, ttlMs: number }): string[] {
-  const db = new BetterSqlite3(file)
+  const db = new Sqlite(file)
   db.pragma('synchronous = OFF')
   const family = db.prepare('insert into refresh_families (id, user_id, created_at, expires_at, revoked_at, revoke_reason) values (?, ?, ?, ?, null, null)')
   const token = db.prepare(`insert into refresh_tokens (token_hash, family_id, created_at, spent_at, rotation_nonce, successor_hash)

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import { createKyselyStore } from './kysely-store.js'
+import { Sqlite } from './sqlite-driver.js'
 import type { Database } from './schema.js'
 import type { Store } from './types.js'
 
@@ -13,7 +13,7 @@ import type { Store } from './types.js'
  */
 export function createSqliteStore (file: string): Store {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
-  const database = new BetterSqlite3(file)
+  const database = new Sqlite(file)
   database.pragma('journal_mode = WAL')
   database.pragma('synchronous = FULL')
   database.pragma('busy_timeout = 5000')
