@@ -62,14 +62,7 @@ async function authenticatePlugin (app: FastifyInstance, { keyring, rules, clock
       }
     },
     decode: { complete: true },
-    verify: {
-      ...verifierOptions(rules),
-      // exp and nbf are checked in `trusted` against the injected clock: fast-jwt reads Date.now() (its clockTimestamp
-      // is fixed when a verifier is built) and its cache would keep serving a token until exp by that wall clock.
-      ignoreExpiration: true,
-      ignoreNotBefore: true,
-      extractToken: bearerToken
-    },
+    verify: { ...verifierOptions(rules), extractToken: bearerToken },
     formatUser: (payload) => toAuthUser(payload as Record<string, unknown>),
     trusted: async (_request: FastifyRequest, payload: unknown) => {
       const claims = payload as Record<string, unknown>

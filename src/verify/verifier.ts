@@ -1,4 +1,4 @@
-import { claimProblem, toAuthUser, type AuthUser } from '../services/tokens/access-token.js'
+import { claimProblem, isExpired, toAuthUser, type AuthUser } from '../services/tokens/access-token.js'
 import { createEndpoints } from './endpoints.js'
 import { invalidToken, MESSAGES, VerifyError } from './errors.js'
 import { createJwksClient } from './jwks-client.js'
@@ -15,9 +15,6 @@ export interface Verifier {
   /** Stops polling and aborts fetches in flight. */
   close (): void
 }
-
-/** fast-jwt codes that mean "expired"; every other failure is plain invalid, as in Tessera's hook. */
-const EXPIRED = 'FAST_JWT_EXPIRED'
 
 /**
  * Verifies Tessera access tokens in another service, with Tessera's own rules (services/tokens/access-token.ts)
@@ -59,11 +56,13 @@ export function createVerifier (options: VerifierOptions): Verifier {
       payload = key.verify(token)
     } catch (error) {
       const { code, message } = error as { code?: string, message?: string }
-      if (code === EXPIRED) throw new VerifyError('TOKEN_EXPIRED', MESSAGES.expired, message)
       throw invalidToken(`${code ?? 'error'}: ${message ?? ''}`)
     }
-    const problem = claimProblem(payload, rules, clock.now())
+    // The same claim checks, on the same clock, as Tessera's hook (expiry included: see verifierOptions).
+    const now = clock.now()
+    const problem = claimProblem(payload, rules, now)
     if (problem !== undefined) throw invalidToken(problem)
+    if (isExpired(payload, rules, now)) throw new VerifyError('TOKEN_EXPIRED', MESSAGES.expired, 'exp is in the past')
     const user = toAuthUser(payload)
     const revoked = revocations?.check(user)
     if (revoked !== undefined) throw invalidToken(revoked, MESSAGES.revoked)

@@ -52,8 +52,13 @@ export function verifierOptions (rules: TokenRules) {
     checkTyp: ACCESS_TOKEN_TYP,
     requiredClaims: ['iss', 'aud', 'sub', 'iat', 'exp', 'jti'],
     clockTolerance: rules.clockSkew * 1000,
-    // Verified payloads are cached (LRU, keyed by a hash of the whole token) until they expire: a busy client
-    // repeating one token pays for the signature once. Failures are never cached.
+    // exp and nbf are checked by claimProblem and isExpired against the caller's clock: fast-jwt reads Date.now()
+    // (its clockTimestamp is fixed when a verifier is built), and its cache would keep serving a token until exp
+    // by that wall clock.
+    ignoreExpiration: true,
+    ignoreNotBefore: true,
+    // Verified payloads are cached (LRU, keyed by a hash of the whole token): a busy client repeating one token
+    // pays for the signature once; the claim checks above still run on every use. Failures are never cached.
     cache: 1000,
     errorCacheTTL: -1
   }
