@@ -74,6 +74,10 @@ export async function buildApp ({ config, logger, clock = systemClock, store }: 
     request.log.info({ req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed')
   })
 
+  // JSON only, on every route: Fastify's default text/plain parser would turn a wrong content type into a
+  // confusing 400 (and text/plain is a CORS "simple" type that needs no preflight); without it the client gets 415.
+  app.removeContentTypeParser('text/plain')
+
   app.addSchema(ErrorResponse)
   app.addSchema(User)
   app.addSchema(TokenResponse)
@@ -93,7 +97,7 @@ export async function buildApp ({ config, logger, clock = systemClock, store }: 
   })
 
   await app.register(healthRoutes, { services })
-  await app.register(wellKnownRoutes, { services, config, jwksMaxAge: config.jwksMaxAge })
+  await app.register(wellKnownRoutes, { services, config })
   await app.register(publicAuthRoutes, { services, registration: config.registration })
   await app.register(revocationRoutes, { services, config, clock })
 

@@ -3,7 +3,8 @@ import type { Config } from '../config.js'
 import type { Services } from '../services/index.js'
 
 /** Discovery for verifiers: the JWKS (RFC 7517) and an RFC 8414-style metadata document pointing at it. */
-export const wellKnownRoutes: FastifyPluginAsyncTypebox<{ services: Services, config: Config, jwksMaxAge: number }> = async (app, { services, config, jwksMaxAge }) => {
+export const wellKnownRoutes: FastifyPluginAsyncTypebox<{ services: Services, config: Config }> = async (app, { services, config }) => {
+  const { jwksMaxAge } = config
   const Jwk = Type.Object({
     kty: Type.String(),
     kid: Type.String(),

@@ -5,8 +5,6 @@ import { errors, NewPassword } from '../../schemas/common.js'
 /** Routes behind the verify hook. The hook is added to this scope only (see app.ts), never matched by URL. */
 export const protectedAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const security = [{ bearerAuth: [] }]
-  // JSON only, as on the public routes: a text/plain body is a 415, not a confusing 400.
-  app.removeContentTypeParser('text/plain')
 
   app.get('/auth/me', {
     schema: {

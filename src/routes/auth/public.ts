@@ -8,9 +8,6 @@ import { errors, NewPassword, Password, Username } from '../../schemas/common.js
  * them by mistake and none of them can skip one.
  */
 export const publicAuthRoutes: FastifyPluginAsyncTypebox<{ services: Services, registration: 'open' | 'closed' }> = async (app, { services, registration }) => {
-  // JSON only: Fastify's default text/plain parser would turn a wrong content type into a confusing 400 (and
-  // text/plain is a CORS "simple" type that needs no preflight); without it the client gets 415.
-  app.removeContentTypeParser('text/plain')
   const Credentials = Type.Object({ username: Username, password: Password }, { additionalProperties: false })
   const Registration = Type.Object({ username: Username, password: NewPassword }, { additionalProperties: false })
   const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false })
