@@ -9,7 +9,7 @@ import { expressjwt, type Request as JwtRequest } from 'express-jwt'
 import { createVerifier as createFastJwtVerifier } from 'fast-jwt'
 import jwksRsa from 'jwks-rsa'
 import { generateKey, writeKeyFile } from '../../src/services/keys/key-files.js'
-import { verifierOptions } from '../../src/services/tokens/access-token.js'
+import { VERIFIED_TOKENS_MAX } from '../../src/services/tokens/verified-tokens.js'
 import { createVerifier } from '../../src/verify/index.js'
 import { interleave } from '../lib/interleave.js'
 import { FULL, QUICK, type Profile } from '../lib/profile.js'
@@ -21,9 +21,9 @@ import { mintAccessTokens } from '../lib/tokens.js'
  * and against express-jwt + jwks-rsa, in this one process, CPU-bound, over one pool of distinct ES256 tokens
  * minted as Tessera issues them. The JWKS is served by a local node:http server for the kit and for jwks-rsa.
  *
- * Caching: the kit's fast-jwt verifier keeps an LRU of 1,000 verified tokens; each variant walks the pool of
- * 2,000 tokens in order, continuing across rounds, so a token comes back only after 1,999 others and the LRU
- * never hits: every call checks a signature. fast-jwt runs with `cache: false`. jwks-rsa caches the key (by kid),
+ * Caching: the kit remembers VERIFIED_TOKENS_MAX (1,000) verified tokens per key, first in first out; each
+ * variant walks the pool of 2,000 tokens in order, continuing across rounds, so a token comes back only after
+ * 1,999 others and the cache never hits: every call checks a signature. fast-jwt runs with `cache: false`. jwks-rsa caches the key (by kid),
  * as it would in production; neither express-jwt nor jsonwebtoken caches tokens.
  */
 
@@ -81,7 +81,7 @@ async function measure (seconds: number, next: () => Promise<unknown>): Promise<
 }
 
 export async function runKit (profile: Profile): Promise<KitResult> {
-  const cache = verifierOptions({ issuer: ISSUER, audience: AUDIENCE, algorithms: ['ES256'], clockSkew: 30, maxLifetime: TTL }).cache
+  const cache = VERIFIED_TOKENS_MAX
   if (POOL <= cache) throw new Error(`token pool (${POOL}) must exceed the kit's verified-token cache (${cache})`)
 
   // A fresh key, written as Tessera's first start writes it, so this scenario depends on nothing else.

@@ -4,7 +4,8 @@ import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
 import { AppError } from '../errors.js'
 import type { Keyring } from '../services/keys/keyring.js'
-import { claimProblem, headerProblem, isExpired, toAuthUser, verifierOptions, type AuthUser, type TokenRules } from '../services/tokens/access-token.js'
+import { claimProblem, frozenClaims, headerProblem, isExpired, toAuthUser, verifierOptions, type AuthUser, type TokenRules } from '../services/tokens/access-token.js'
+import { VERIFIED_TOKENS_MAX, VerifiedTokens } from '../services/tokens/verified-tokens.js'
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -50,33 +51,47 @@ async function authenticatePlugin (app: FastifyInstance, { keyring, rules, clock
   await app.register(fastifyJwt, {
     // Verify-only: Tessera signs in services/tokens; this plugin only ever sees public keys.
     secret: {
-      // Both callbacks are async on purpose: @fastify/jwt waits on a promise (or a callback), never a plain return.
+      // Async on purpose: @fastify/jwt waits on a promise (or a callback), never a plain return.
       public: async (_request: FastifyRequest, token: unknown) => {
         const header = (token as { header?: Record<string, unknown> }).header ?? {}
         const problem = headerProblem(header)
         if (problem) throw new AppError('TOKEN_INVALID', 'The access token is invalid', { reason: problem })
         const key = keyring.verificationKey(header['kid'] as string)
         if (!key) throw new AppError('TOKEN_INVALID', 'The access token is invalid', { reason: 'unknown kid' })
-        // A PEM string lets @fastify/jwt keep one verifier (and its cache) per key.
+        // A PEM string lets @fastify/jwt keep one verifier per key.
         return key.publicPem
       }
     },
     decode: { complete: true },
-    verify: { ...verifierOptions(rules), extractToken: bearerToken },
-    formatUser: (payload) => toAuthUser(payload as Record<string, unknown>),
-    trusted: async (_request: FastifyRequest, payload: unknown) => {
-      const claims = payload as Record<string, unknown>
-      const now = clock.now()
-      const problem = claimProblem(claims, rules, now)
-      if (problem) throw new AppError('TOKEN_INVALID', 'The access token is invalid', { reason: problem })
-      if (isExpired(claims, rules, now)) throw new AppError('TOKEN_EXPIRED', 'The access token has expired', { reason: 'exp is in the past' })
-      return true
-    }
+    verify: { ...verifierOptions(rules), extractToken: bearerToken }
   })
+
+  /** Verified tokens and the kid that verified them; see VerifiedTokens for what a hit skips and what it does not. */
+  const verified = new VerifiedTokens<{ kid: string, payload: Readonly<Record<string, unknown>> }>(VERIFIED_TOKENS_MAX)
+
+  /** Checks of a signed token that depend on the clock or the claims' shape: on every request, cached or not. */
+  function accept (payload: Readonly<Record<string, unknown>>): AuthUser {
+    const now = clock.now()
+    const problem = claimProblem(payload, rules, now)
+    if (problem) throw new AppError('TOKEN_INVALID', 'The access token is invalid', { reason: problem })
+    if (isExpired(payload, rules, now)) throw new AppError('TOKEN_EXPIRED', 'The access token has expired', { reason: 'exp is in the past' })
+    return toAuthUser(payload)
+  }
 
   app.decorate('authenticate', async function authenticate (request: FastifyRequest) {
     try {
-      await request.jwtVerify()
+      const token = bearerToken(request)
+      const hit = verified.get(token)
+      // A hit is the same bytes whose signature was checked; its key must still be one this service trusts
+      // (a retired key's tokens stop working at once, cached or not).
+      if (hit !== undefined && keyring.verificationKey(hit.kid) !== undefined) {
+        request.user = accept(hit.payload)
+      } else {
+        // @fastify/jwt: header rules and key by kid (`secret.public` above), then fast-jwt's signature and claim checks.
+        const payload = frozenClaims(await request.jwtVerify<Record<string, unknown>>())
+        request.user = accept(payload)
+        verified.set(token, { kid: tokenHeaderKid(token), payload })
+      }
       for (const check of checks) {
         const reason = check(request.user)
         if (reason) throw new AppError('TOKEN_INVALID', 'The access token has been revoked', { reason })
@@ -87,9 +102,15 @@ async function authenticatePlugin (app: FastifyInstance, { keyring, rules, clock
   })
 }
 
+/** The kid of a token that has just verified (so its header is known to be JSON with a string kid). */
+function tokenHeaderKid (token: string): string {
+  const header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8')) as { kid: string }
+  return header.kid
+}
+
 /**
  * Whatever the library says, the client sees one of three codes; the library's reason goes to the log only.
- * Expiry is never the library's verdict: exp is checked in `trusted` against the injected clock.
+ * Expiry is never the library's verdict: exp is checked in `accept` against the injected clock.
  */
 function toTokenError (error: unknown): AppError {
   if (error instanceof AppError) return error

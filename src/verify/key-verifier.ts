@@ -1,15 +1,19 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { createVerifier } from 'fast-jwt'
 import type { Algorithm } from '../config.js'
-import { verifierOptions, type TokenRules } from '../services/tokens/access-token.js'
+import { frozenClaims, verifierOptions, type TokenRules } from '../services/tokens/access-token.js'
+import { VERIFIED_TOKENS_MAX, VerifiedTokens } from '../services/tokens/verified-tokens.js'
 
 /** One published key, parsed once: the key object and a fast-jwt verifier pinned to that key and its algorithm. */
 export interface KeyVerifier {
   readonly kid: string
   readonly alg: Algorithm
   readonly key: KeyObject
-  /** Checks signature, alg, typ, iss, aud, exp, nbf and required claims; returns the payload or throws fast-jwt's error. */
-  readonly verify: (token: string) => Record<string, unknown>
+  /**
+   * Checks signature, alg, typ, iss, aud and required claims; returns the (frozen) payload or throws fast-jwt's
+   * error. A token verified before is answered from the key's cache; the caller checks times and claims on every use.
+   */
+  readonly verify: (token: string) => Readonly<Record<string, unknown>>
 }
 
 /** The algorithm a key type can serve; a JWK whose `alg` disagrees with its own key type is refused. */
@@ -39,9 +43,19 @@ export function createKeyVerifier (jwk: Record<string, unknown>, rules: TokenRul
   if (alg === 'RS256' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new Error('RSA key shorter than 2048 bits')
 
   // fast-jwt takes the key as PEM and turns it into its own key object once, here; never again per token.
-  const verify = createVerifier({
+  const verifySignature = createVerifier({
     ...verifierOptions({ ...rules, algorithms: [alg] }),
     key: key.export({ type: 'spki', format: 'pem' }).toString()
   }) as (token: string) => Record<string, unknown>
+  // One cache per key: when the key leaves the JWKS, its verifier goes and its tokens with it.
+  const verified = new VerifiedTokens<Readonly<Record<string, unknown>>>(VERIFIED_TOKENS_MAX)
+  const verify = (token: string) => {
+    let payload = verified.get(token)
+    if (payload === undefined) {
+      payload = frozenClaims(verifySignature(token))
+      verified.set(token, payload)
+    }
+    return payload
+  }
   return { kid, alg, key, verify }
 }

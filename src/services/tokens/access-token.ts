@@ -23,7 +23,7 @@ export interface AccessClaims {
 export interface AuthUser {
   id: string
   username: string
-  roles: string[]
+  roles: readonly string[]
   sessionId: string
   tokenId: string
   issuedAt: number
@@ -53,14 +53,11 @@ export function verifierOptions (rules: TokenRules) {
     requiredClaims: ['iss', 'aud', 'sub', 'iat', 'exp', 'jti'],
     clockTolerance: rules.clockSkew * 1000,
     // exp and nbf are checked by claimProblem and isExpired against the caller's clock: fast-jwt reads Date.now()
-    // (its clockTimestamp is fixed when a verifier is built), and its cache would keep serving a token until exp
-    // by that wall clock.
+    // (its clockTimestamp is fixed when a verifier is built), and a cached token must be checked again on each use.
     ignoreExpiration: true,
     ignoreNotBefore: true,
-    // Verified payloads are cached (LRU, keyed by a hash of the whole token): a busy client repeating one token
-    // pays for the signature once; the claim checks above still run on every use. Failures are never cached.
-    cache: 1000,
-    errorCacheTTL: -1
+    // Callers keep their own cache of verified tokens (VerifiedTokens), keyed by the token itself.
+    cache: false
   }
 }
 
@@ -87,11 +84,20 @@ export function isExpired (payload: Record<string, unknown>, rules: TokenRules, 
   return (payload['exp'] as number) * 1000 + rules.clockSkew * 1000 < now
 }
 
+/**
+ * Claims as kept in a cache of verified tokens: frozen, roles included, so that code handed the user of one
+ * request (which shares the roles list) cannot change what the next request with the same token sees.
+ */
+export function frozenClaims (payload: Record<string, unknown>): Readonly<Record<string, unknown>> {
+  if (Array.isArray(payload['roles'])) Object.freeze(payload['roles'])
+  return Object.freeze(payload)
+}
+
 export function toAuthUser (payload: Record<string, unknown>): AuthUser {
   return {
     id: payload['sub'] as string,
     username: payload['username'] as string,
-    roles: payload['roles'] as string[],
+    roles: payload['roles'] as readonly string[],
     sessionId: (payload['sid'] as string | undefined) ?? '',
     tokenId: payload['jti'] as string,
     issuedAt: payload['iat'] as number,
