@@ -17,6 +17,7 @@ import { publicAuthRoutes } from './routes/auth/public.js'
 import { healthRoutes } from './routes/health.js'
 import { revocationRoutes } from './routes/revocations.js'
 import { wellKnownRoutes } from './routes/well-known.js'
+import { accessLogger } from './logger.js'
 import { ErrorResponse, TokenResponse, User } from './schemas/common.js'
 import { createServices, type Services } from './services/index.js'
 import { createMetrics } from './services/metrics.js'
@@ -70,8 +71,10 @@ export async function buildApp ({ config, logger, clock = systemClock, store }: 
   const services = await createServices({ config, log: app.log, clock, events: metrics.events, ...(store ? { store } : {}) })
   app.decorate('services', services)
   app.addHook('onClose', async () => await services.close())
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed')
+  const accessLog = accessLogger(app.log)
+  app.addHook('onResponse', (request, reply, done) => {
+    accessLog.info({ reqId: request.id, req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed')
+    done()
   })
 
   // JSON only, on every route: Fastify's default text/plain parser would turn a wrong content type into a

@@ -64,7 +64,10 @@ t.test('no log line holds a password, a token or the Authorization header', asyn
   t.ok(lines.some((line) => line.code === 'TOKEN_INVALID' && typeof line.reason === 'string' && line.reason.length > 0),
     'the rejected token is logged with its internal reason')
   t.ok(lines.some((line) => line.req?.url === '/auth/me?access_token=[Redacted]&x=1'), 'the query token is blanked in the logged URL')
-  t.ok(lines.filter((line) => line.msg === 'incoming request').every((line) => typeof line.reqId === 'string'), 'requests carry a request id')
+  const access = lines.filter((line) => line.msg === 'request completed')
+  t.ok(access.length >= 6, `one access line per request (${access.length})`)
+  t.ok(access.every((line) => typeof line.reqId === 'string' && line.reqId.length > 0), 'access lines carry the request id')
+  t.equal(new Set(access.map((line) => line.reqId)).size, access.length, 'one id per request')
 })
 
 t.test('a failed login of an unknown user is logged as such, without the password', async (t) => {
