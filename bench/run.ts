@@ -185,6 +185,10 @@ async function main () {
     },
     { ...ratioTarget('/auth/me distinct vs Express + express-session', v.tesseraDistinct.rps, v.expressSession.rps, 1.5), crossCheck: cpu(v.tesseraDistinct, v.expressSession) },
     {
+      ...ratioTarget('(same, one repeated token / session on both)', v.tesseraRepeated.rps, v.expressSessionRepeated.rps, 1.5),
+      crossCheck: cpu(v.tesseraRepeated, v.expressSessionRepeated)
+    },
+    {
       ...ratioTarget(`login vs raw argon2id (${hashConcurrency} at once)`, login.loginRps, login.rawRps, 0.9),
       crossCheck: `${fmt(ratio(login.rawCpuMs, login.loginCpuMs), 2)} (${fmt(login.loginCpuMs, 1)} vs ${fmt(login.rawCpuMs, 1)} ms CPU per login / per hash)`
     },

@@ -19,7 +19,7 @@ export interface VerifyServers {
   expressSession: Server
 }
 
-export type VerifyKey = 'ceiling' | 'tesseraRepeated' | 'tesseraDistinct' | 'reference' | 'expressJwt' | 'expressJwtRepeated' | 'expressSession' |
+export type VerifyKey = 'ceiling' | 'tesseraRepeated' | 'tesseraDistinct' | 'reference' | 'expressJwt' | 'expressJwtRepeated' | 'expressSession' | 'expressSessionRepeated' |
   'tesseraQuietRepeated' | 'tesseraQuietDistinct'
 
 export interface Variant {
@@ -61,6 +61,8 @@ export function variants (servers: VerifyServers, tokens: string[], cookies: str
     // jsonwebtoken has no cache, but measured rather than assumed: the repeated-token comparison with Tessera is fair only then.
     { key: 'expressJwtRepeated', label: 'Express + express-jwt', credential: 'one repeated token', server: servers.expressJwt, headers: repeated },
     { key: 'expressSession', label: 'Express + express-session (MemoryStore)', credential: `${cookies.length.toLocaleString('en')} distinct sessions`, server: servers.expressSession, headers: cookie },
+    // One client repeating its own session cookie: the counterpart of one client repeating its token.
+    { key: 'expressSessionRepeated', label: 'Express + express-session (MemoryStore)', credential: 'one repeated session', server: servers.expressSession, headers: () => ({ cookie: cookies[0] ?? '' }) },
     { key: 'tesseraQuietRepeated', label: 'Tessera, LOG_LEVEL=warn', credential: 'one repeated token', server: servers.tesseraQuiet, headers: repeated },
     { key: 'tesseraQuietDistinct', label: 'Tessera, LOG_LEVEL=warn', credential: distinct, server: servers.tesseraQuiet, headers: bearer }
   ]
