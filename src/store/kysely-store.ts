@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable } from 'kysely'
+import { sql, type Kysely, type QueryCreator, type Selectable } from 'kysely'
 import { migrateToLatest } from './migrate.js'
 import type { Database } from './schema.js'
 import {
@@ -52,7 +52,7 @@ function toToken (row: Selectable<Database['refresh_tokens']>): RefreshTokenReco
   }
 }
 
-/** One query code path for SQLite and PostgreSQL; only dialect quirks (error codes, closing) differ. */
+/** One query code path for SQLite and PostgreSQL; only dialect quirks (error codes, closing, a rotation's statement) differ. */
 export function createKyselyStore (db: Kysely<Database>, dialect: Dialect): Store {
   return {
     kind: dialect.kind,
@@ -159,20 +159,37 @@ export function createKyselyStore (db: Kysely<Database>, dialect: Dialect): Stor
         }
       },
       async rotate (hash, successor, now) {
-        return await db.transaction().execute(async (trx) => {
-          // The conditional update is the lock: of N concurrent rotations, exactly one sees a row to change.
-          const result = await trx.updateTable('refresh_tokens')
-            .set({ spent_at: now, rotation_nonce: successor.nonce, successor_hash: successor.hash })
-            .where('token_hash', '=', hash)
-            .where('spent_at', 'is', null)
-            // A logout that committed after this refresh read the family must still win: spend only in a live family.
-            .where('family_id', 'in', trx.selectFrom('refresh_families').select('id').where('revoked_at', 'is', null).where('expires_at', '>', now))
+        // The conditional update is the lock: of N concurrent rotations, exactly one sees a row to change.
+        // RETURNING hands the successor's row its family and time, so no read follows the update.
+        const spend = (qc: QueryCreator<Database>) => qc.updateTable('refresh_tokens')
+          .set({ spent_at: now, rotation_nonce: successor.nonce, successor_hash: successor.hash })
+          .where('token_hash', '=', hash)
+          .where('spent_at', 'is', null)
+          // A logout that committed after this refresh read the family must still win: spend only in a live family.
+          // A correlated EXISTS is one primary-key lookup; `family_id in (select id … where live)` made SQLite list
+          // every live family of every user on each rotation (cost growing with the number of sessions).
+          .where(({ exists, selectFrom }) => exists(selectFrom('refresh_families').select('refresh_families.id')
+            .whereRef('refresh_families.id', '=', 'refresh_tokens.family_id')
+            .where('refresh_families.revoked_at', 'is', null)
+            .where('refresh_families.expires_at', '>', now)))
+          .returning(['family_id', 'spent_at', 'successor_hash'])
+        if (dialect.kind === 'postgres') {
+          // One statement (a data-modifying CTE) spends the token and inserts its successor atomically: one round
+          // trip instead of BEGIN, UPDATE, INSERT, COMMIT. SQLite has no data-modifying CTEs, hence the branch.
+          const result = await db.with('spent', spend)
+            .insertInto('refresh_tokens')
+            .columns(['token_hash', 'family_id', 'created_at'])
+            .expression((eb) => eb.selectFrom('spent').select(['spent.successor_hash', 'spent.family_id', 'spent.spent_at']))
             .executeTakeFirst()
-          if (Number(result.numUpdatedRows) !== 1) return false
-          const { family_id: familyId } = await trx.selectFrom('refresh_tokens').select('family_id').where('token_hash', '=', hash).executeTakeFirstOrThrow()
+          return Number(result.numInsertedOrUpdatedRows) === 1
+        }
+        // SQLite runs in this process: the statements of a transaction cost no round trips.
+        return await db.transaction().execute(async (trx) => {
+          const spent = await spend(trx).executeTakeFirst()
+          if (!spent) return false
           await trx.insertInto('refresh_tokens').values({
             token_hash: successor.hash,
-            family_id: familyId,
+            family_id: spent.family_id,
             created_at: now,
             spent_at: null,
             rotation_nonce: null,
