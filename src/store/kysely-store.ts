@@ -52,6 +52,31 @@ function toToken (row: Selectable<Database['refresh_tokens']>): RefreshTokenReco
   }
 }
 
+/** A refresh token joined to its family, whose columns carry an `f_` prefix (both tables have `id` and `created_at`). */
+function selectTokenAndFamily (db: Kysely<Database>) {
+  return db.selectFrom('refresh_tokens')
+    .innerJoin('refresh_families', 'refresh_families.id', 'refresh_tokens.family_id')
+    .selectAll('refresh_tokens')
+    .select(['refresh_families.id as f_id', 'refresh_families.user_id as f_user_id', 'refresh_families.created_at as f_created_at',
+      'refresh_families.expires_at as f_expires_at', 'refresh_families.revoked_at as f_revoked_at', 'refresh_families.revoke_reason as f_revoke_reason'])
+}
+
+type TokenAndFamilyRow = NonNullable<Awaited<ReturnType<ReturnType<typeof selectTokenAndFamily>['executeTakeFirst']>>>
+
+function toTokenAndFamily (row: TokenAndFamilyRow): { token: RefreshTokenRecord, family: Family } {
+  return {
+    token: toToken(row),
+    family: toFamily({
+      id: row.f_id,
+      user_id: row.f_user_id,
+      created_at: row.f_created_at,
+      expires_at: row.f_expires_at,
+      revoked_at: row.f_revoked_at,
+      revoke_reason: row.f_revoke_reason
+    })
+  }
+}
+
 /** One query code path for SQLite and PostgreSQL; only dialect quirks (error codes, closing, a rotation's statement) differ. */
 export function createKyselyStore (db: Kysely<Database>, dialect: Dialect): Store {
   return {
@@ -138,25 +163,33 @@ export function createKyselyStore (db: Kysely<Database>, dialect: Dialect): Stor
         })
       },
       async findToken (hash) {
-        const row = await db.selectFrom('refresh_tokens')
-          .innerJoin('refresh_families', 'refresh_families.id', 'refresh_tokens.family_id')
-          .selectAll('refresh_tokens')
-          .select(['refresh_families.id as f_id', 'refresh_families.user_id as f_user_id', 'refresh_families.created_at as f_created_at',
-            'refresh_families.expires_at as f_expires_at', 'refresh_families.revoked_at as f_revoked_at', 'refresh_families.revoke_reason as f_revoke_reason'])
+        const row = await selectTokenAndFamily(db).where('refresh_tokens.token_hash', '=', hash).executeTakeFirst()
+        return row && toTokenAndFamily(row)
+      },
+      async findForRefresh (hash) {
+        // Left join: a family whose user is gone must still be found, so that the refresh can end it.
+        const row = await selectTokenAndFamily(db)
+          .leftJoin('users', 'users.id', 'refresh_families.user_id')
+          .select(['users.id as u_id', 'users.username as u_username', 'users.username_key as u_username_key',
+            'users.password_hash as u_password_hash', 'users.roles as u_roles', 'users.created_at as u_created_at',
+            'users.updated_at as u_updated_at', 'users.disabled_at as u_disabled_at', 'users.tokens_not_before as u_tokens_not_before'])
           .where('refresh_tokens.token_hash', '=', hash)
           .executeTakeFirst()
         if (!row) return undefined
-        return {
-          token: toToken(row),
-          family: toFamily({
-            id: row.f_id,
-            user_id: row.f_user_id,
-            created_at: row.f_created_at,
-            expires_at: row.f_expires_at,
-            revoked_at: row.f_revoked_at,
-            revoke_reason: row.f_revoke_reason
-          })
-        }
+        const user = row.u_id === null
+          ? undefined
+          : toUser({
+            id: row.u_id,
+            username: row.u_username,
+            username_key: row.u_username_key,
+            password_hash: row.u_password_hash,
+            roles: row.u_roles,
+            created_at: row.u_created_at,
+            updated_at: row.u_updated_at,
+            disabled_at: row.u_disabled_at,
+            tokens_not_before: row.u_tokens_not_before
+          } as Selectable<Database['users']>)
+        return { ...toTokenAndFamily(row), user }
       },
       async rotate (hash, successor, now) {
         // The conditional update is the lock: of N concurrent rotations, exactly one sees a row to change.

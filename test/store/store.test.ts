@@ -127,6 +127,20 @@ function suite (t: Test, backend: Backend) {
     t.equal(await store.sessions.findToken(hex(2)), undefined)
   })
 
+  t.test('sessions: findForRefresh reads the token, its family and its user at once', async (t) => {
+    const store = await (await backend.fresh(t))()
+    const user = await store.users.create(newUser('alice'))
+    const family = { id: crypto.randomUUID(), userId: user.id, createdAt: NOW, expiresAt: NOW + HOUR }
+    await store.sessions.createFamily(family, hex(1))
+    await store.users.setDisabled(user.id, true, NOW + 1)
+    t.same(await store.sessions.findForRefresh(hex(1)), {
+      ...await store.sessions.findToken(hex(1)),
+      user: await store.users.findById(user.id)
+    })
+    t.equal((await store.sessions.findForRefresh(hex(1)))?.user?.disabledAt, NOW + 1)
+    t.equal(await store.sessions.findForRefresh(hex(2)), undefined)
+  })
+
   t.test('sessions: a token of a revoked or ended family never rotates', async (t) => {
     const store = await (await backend.fresh(t))()
     const user = await store.users.create(newUser('alice'))
