@@ -1,4 +1,5 @@
 import { sql, type Kysely, type QueryCreator, type Selectable } from 'kysely'
+import type { GroupCommit } from './group-commit.js'
 import { migrateToLatest } from './migrate.js'
 import type { Database } from './schema.js'
 import {
@@ -11,11 +12,13 @@ export function usernameKey (username: string): string {
   return username.normalize('NFKC').toLowerCase()
 }
 
-export interface Dialect {
-  kind: Store['kind']
+interface DialectBase {
   isUniqueViolation (error: unknown): boolean
   close (): Promise<void>
 }
+
+/** What differs between the databases: error codes, closing, and how a rotation commits. */
+export type Dialect = DialectBase & ({ kind: 'postgres' } | { kind: 'sqlite', groupCommit: GroupCommit })
 
 function toUser (row: Selectable<Database['users']>): UserRecord {
   return {
@@ -77,7 +80,7 @@ function toTokenAndFamily (row: TokenAndFamilyRow): { token: RefreshTokenRecord,
   }
 }
 
-/** One query code path for SQLite and PostgreSQL; only dialect quirks (error codes, closing, a rotation's statement) differ. */
+/** One query code path for SQLite and PostgreSQL; only dialect quirks (error codes, closing, how a rotation commits) differ. */
 export function createKyselyStore (db: Kysely<Database>, dialect: Dialect): Store {
   return {
     kind: dialect.kind,
@@ -216,8 +219,8 @@ export function createKyselyStore (db: Kysely<Database>, dialect: Dialect): Stor
             .executeTakeFirst()
           return Number(result.numInsertedOrUpdatedRows) === 1
         }
-        // SQLite runs in this process: the statements of a transaction cost no round trips.
-        return await db.transaction().execute(async (trx) => {
+        // SQLite runs in this process: the statements of a transaction cost no round trips, its fsync does.
+        return await dialect.groupCommit(async (trx) => {
           const spent = await spend(trx).executeTakeFirst()
           if (!spent) return false
           await trx.insertInto('refresh_tokens').values({

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { Kysely, SqliteDialect } from 'kysely'
+import { createGroupCommit } from './group-commit.js'
 import { createKyselyStore } from './kysely-store.js'
 import { Sqlite } from './sqlite-driver.js'
 import { cachingStatements } from './statement-cache.js'
@@ -22,6 +23,7 @@ export function createSqliteStore (file: string): Store {
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) })
   return createKyselyStore(db, {
     kind: 'sqlite',
+    groupCommit: createGroupCommit(db),
     isUniqueViolation: (error) => (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' ||
       (error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY',
     // Kysely's destroy() closes the better-sqlite3 handle.
