@@ -1,7 +1,10 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database } from './schema.js'
 
-/** Runs `work` in a transaction that may be shared with other work; resolves once that transaction committed. */
+/**
+ * Runs `work` in a transaction that may be shared with other work; resolves once that transaction committed.
+ * `work` must use only `trx` (the one connection is held for the batch: any other query would wait for it forever).
+ */
 export type GroupCommit = <T>(work: (trx: Transaction<Database>) => Promise<T>) => Promise<T>
 
 interface Pending {
