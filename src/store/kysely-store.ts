@@ -1,4 +1,5 @@
-import { sql, type Kysely, type Selectable } from 'kysely'
+import { sql, type Kysely, type QueryCreator, type Selectable } from 'kysely'
+import type { GroupCommit } from './group-commit.js'
 import { migrateToLatest } from './migrate.js'
 import type { Database } from './schema.js'
 import {
@@ -11,11 +12,13 @@ export function usernameKey (username: string): string {
   return username.normalize('NFKC').toLowerCase()
 }
 
-export interface Dialect {
-  kind: Store['kind']
+interface DialectBase {
   isUniqueViolation (error: unknown): boolean
   close (): Promise<void>
 }
+
+/** What differs between the databases: error codes, closing, and how a rotation commits. */
+export type Dialect = DialectBase & ({ kind: 'postgres' } | { kind: 'sqlite', groupCommit: GroupCommit })
 
 function toUser (row: Selectable<Database['users']>): UserRecord {
   return {
@@ -52,7 +55,32 @@ function toToken (row: Selectable<Database['refresh_tokens']>): RefreshTokenReco
   }
 }
 
-/** One query code path for SQLite and PostgreSQL; only dialect quirks (error codes, closing) differ. */
+/** A refresh token joined to its family, whose columns carry an `f_` prefix (both tables have `id` and `created_at`). */
+function selectTokenAndFamily (db: Kysely<Database>) {
+  return db.selectFrom('refresh_tokens')
+    .innerJoin('refresh_families', 'refresh_families.id', 'refresh_tokens.family_id')
+    .selectAll('refresh_tokens')
+    .select(['refresh_families.id as f_id', 'refresh_families.user_id as f_user_id', 'refresh_families.created_at as f_created_at',
+      'refresh_families.expires_at as f_expires_at', 'refresh_families.revoked_at as f_revoked_at', 'refresh_families.revoke_reason as f_revoke_reason'])
+}
+
+type TokenAndFamilyRow = NonNullable<Awaited<ReturnType<ReturnType<typeof selectTokenAndFamily>['executeTakeFirst']>>>
+
+function toTokenAndFamily (row: TokenAndFamilyRow): { token: RefreshTokenRecord, family: Family } {
+  return {
+    token: toToken(row),
+    family: toFamily({
+      id: row.f_id,
+      user_id: row.f_user_id,
+      created_at: row.f_created_at,
+      expires_at: row.f_expires_at,
+      revoked_at: row.f_revoked_at,
+      revoke_reason: row.f_revoke_reason
+    })
+  }
+}
+
+/** One query code path for SQLite and PostgreSQL; only dialect quirks (error codes, closing, how a rotation commits) differ. */
 export function createKyselyStore (db: Kysely<Database>, dialect: Dialect): Store {
   return {
     kind: dialect.kind,
@@ -138,41 +166,66 @@ export function createKyselyStore (db: Kysely<Database>, dialect: Dialect): Stor
         })
       },
       async findToken (hash) {
-        const row = await db.selectFrom('refresh_tokens')
-          .innerJoin('refresh_families', 'refresh_families.id', 'refresh_tokens.family_id')
-          .selectAll('refresh_tokens')
-          .select(['refresh_families.id as f_id', 'refresh_families.user_id as f_user_id', 'refresh_families.created_at as f_created_at',
-            'refresh_families.expires_at as f_expires_at', 'refresh_families.revoked_at as f_revoked_at', 'refresh_families.revoke_reason as f_revoke_reason'])
+        const row = await selectTokenAndFamily(db).where('refresh_tokens.token_hash', '=', hash).executeTakeFirst()
+        return row && toTokenAndFamily(row)
+      },
+      async findForRefresh (hash) {
+        // Left join: a family whose user is gone must still be found, so that the refresh can end it.
+        const row = await selectTokenAndFamily(db)
+          .leftJoin('users', 'users.id', 'refresh_families.user_id')
+          .select(['users.id as u_id', 'users.username as u_username', 'users.username_key as u_username_key',
+            'users.password_hash as u_password_hash', 'users.roles as u_roles', 'users.created_at as u_created_at',
+            'users.updated_at as u_updated_at', 'users.disabled_at as u_disabled_at', 'users.tokens_not_before as u_tokens_not_before'])
           .where('refresh_tokens.token_hash', '=', hash)
           .executeTakeFirst()
         if (!row) return undefined
-        return {
-          token: toToken(row),
-          family: toFamily({
-            id: row.f_id,
-            user_id: row.f_user_id,
-            created_at: row.f_created_at,
-            expires_at: row.f_expires_at,
-            revoked_at: row.f_revoked_at,
-            revoke_reason: row.f_revoke_reason
-          })
-        }
+        const user = row.u_id === null
+          ? undefined
+          : toUser({
+            id: row.u_id,
+            username: row.u_username,
+            username_key: row.u_username_key,
+            password_hash: row.u_password_hash,
+            roles: row.u_roles,
+            created_at: row.u_created_at,
+            updated_at: row.u_updated_at,
+            disabled_at: row.u_disabled_at,
+            tokens_not_before: row.u_tokens_not_before
+          } as Selectable<Database['users']>)
+        return { ...toTokenAndFamily(row), user }
       },
       async rotate (hash, successor, now) {
-        return await db.transaction().execute(async (trx) => {
-          // The conditional update is the lock: of N concurrent rotations, exactly one sees a row to change.
-          const result = await trx.updateTable('refresh_tokens')
-            .set({ spent_at: now, rotation_nonce: successor.nonce, successor_hash: successor.hash })
-            .where('token_hash', '=', hash)
-            .where('spent_at', 'is', null)
-            // A logout that committed after this refresh read the family must still win: spend only in a live family.
-            .where('family_id', 'in', trx.selectFrom('refresh_families').select('id').where('revoked_at', 'is', null).where('expires_at', '>', now))
+        // The conditional update is the lock: of N concurrent rotations, exactly one sees a row to change.
+        // RETURNING hands the successor's row its family and time, so no read follows the update.
+        const spend = (qc: QueryCreator<Database>) => qc.updateTable('refresh_tokens')
+          .set({ spent_at: now, rotation_nonce: successor.nonce, successor_hash: successor.hash })
+          .where('token_hash', '=', hash)
+          .where('spent_at', 'is', null)
+          // A logout that committed after this refresh read the family must still win: spend only in a live family.
+          // A correlated EXISTS is one primary-key lookup; `family_id in (select id … where live)` made SQLite list
+          // every live family of every user on each rotation (cost growing with the number of sessions).
+          .where(({ exists, selectFrom }) => exists(selectFrom('refresh_families').select('refresh_families.id')
+            .whereRef('refresh_families.id', '=', 'refresh_tokens.family_id')
+            .where('refresh_families.revoked_at', 'is', null)
+            .where('refresh_families.expires_at', '>', now)))
+          .returning(['family_id', 'spent_at', 'successor_hash'])
+        if (dialect.kind === 'postgres') {
+          // One statement (a data-modifying CTE) spends the token and inserts its successor atomically: one round
+          // trip instead of BEGIN, UPDATE, INSERT, COMMIT. SQLite has no data-modifying CTEs, hence the branch.
+          const result = await db.with('spent', spend)
+            .insertInto('refresh_tokens')
+            .columns(['token_hash', 'family_id', 'created_at'])
+            .expression((eb) => eb.selectFrom('spent').select(['spent.successor_hash', 'spent.family_id', 'spent.spent_at']))
             .executeTakeFirst()
-          if (Number(result.numUpdatedRows) !== 1) return false
-          const { family_id: familyId } = await trx.selectFrom('refresh_tokens').select('family_id').where('token_hash', '=', hash).executeTakeFirstOrThrow()
+          return Number(result.numInsertedOrUpdatedRows) === 1
+        }
+        // SQLite runs in this process: the statements of a transaction cost no round trips, its fsync does.
+        return await dialect.groupCommit(async (trx) => {
+          const spent = await spend(trx).executeTakeFirst()
+          if (!spent) return false
           await trx.insertInto('refresh_tokens').values({
             token_hash: successor.hash,
-            family_id: familyId,
+            family_id: spent.family_id,
             created_at: now,
             spent_at: null,
             rotation_nonce: null,

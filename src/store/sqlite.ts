@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { Kysely, SqliteDialect } from 'kysely'
+import { createGroupCommit } from './group-commit.js'
 import { createKyselyStore } from './kysely-store.js'
 import { Sqlite } from './sqlite-driver.js'
+import { cachingStatements } from './statement-cache.js'
 import type { Database } from './schema.js'
 import type { Store } from './types.js'
 
@@ -18,9 +20,10 @@ export function createSqliteStore (file: string): Store {
   database.pragma('synchronous = FULL')
   database.pragma('busy_timeout = 5000')
   database.pragma('foreign_keys = ON')
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) })
   return createKyselyStore(db, {
     kind: 'sqlite',
+    groupCommit: createGroupCommit(db),
     isUniqueViolation: (error) => (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' ||
       (error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY',
     // Kysely's destroy() closes the better-sqlite3 handle.

@@ -77,6 +77,8 @@ export interface UserStore {
 export interface SessionStore {
   createFamily (family: Omit<Family, 'revokedAt' | 'revokeReason'>, firstTokenHash: string): Promise<void>
   findToken (hash: string): Promise<{ token: RefreshTokenRecord, family: Family } | undefined>
+  /** Everything a refresh decides on, in one read: the token, its family and the family's user (undefined when gone). */
+  findForRefresh (hash: string): Promise<{ token: RefreshTokenRecord, family: Family, user: UserRecord | undefined } | undefined>
   /**
    * Spends `hash` and records its successor, only if it was unspent: the database decides, so any number of
    * concurrent calls on any number of replicas yield exactly one `true`.

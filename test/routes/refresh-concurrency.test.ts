@@ -11,8 +11,8 @@ async function refreshAtOnce (apps: App[], refreshToken: string) {
 }
 
 /** A replica on `dir` whose requests really interleave (see interleavingStore). */
-async function replica (t: Test, dir: string, grace: string, clock: ReturnType<typeof frozenClock>) {
-  const { store, rotations } = interleavingStore(dir)
+async function replica (t: Test, dir: string, grace: string, clock: ReturnType<typeof frozenClock>, holdRotations?: Promise<void>) {
+  const { store, rotations } = interleavingStore(dir, holdRotations)
   const { app } = await buildTestApp(t, { REFRESH_REUSE_GRACE: grace }, { clock, dir, store })
   return { app, rotations }
 }
@@ -79,11 +79,14 @@ t.test('two replicas on one database refreshing one token at once produce at mos
 
 t.test('a logout racing a refresh wins: the refresh yields no new tokens', async (t) => {
   const dir = t.testdir()
-  const { app, rotations } = await replica(t, dir, '10', frozenClock())
+  // The refresh reads the session, then its rotation waits until the logout has committed: the race made certain,
+  // whatever the number of store calls either request makes.
+  let loggedOut = () => {}
+  const { app, rotations } = await replica(t, dir, '10', frozenClock(), new Promise<void>((resolve) => { loggedOut = resolve }))
   const tokens = await registerAndLogin(app)
   const [refreshed, logout] = await Promise.all([
     postRefresh(app, tokens.refresh_token),
-    app.inject({ method: 'POST', url: '/auth/logout', payload: { refresh_token: tokens.refresh_token } })
+    app.inject({ method: 'POST', url: '/auth/logout', payload: { refresh_token: tokens.refresh_token } }).finally(loggedOut)
   ])
   t.equal(logout.statusCode, 204)
   t.same(rotations, [false], 'the refresh read the session before the logout committed, and the database refused its rotation')

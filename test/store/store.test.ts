@@ -127,6 +127,35 @@ function suite (t: Test, backend: Backend) {
     t.equal(await store.sessions.findToken(hex(2)), undefined)
   })
 
+  t.test('sessions: findForRefresh reads the token, its family and its user at once', async (t) => {
+    const store = await (await backend.fresh(t))()
+    const user = await store.users.create(newUser('alice'))
+    const family = { id: crypto.randomUUID(), userId: user.id, createdAt: NOW, expiresAt: NOW + HOUR }
+    await store.sessions.createFamily(family, hex(1))
+    await store.users.setDisabled(user.id, true, NOW + 1)
+    t.same(await store.sessions.findForRefresh(hex(1)), {
+      ...await store.sessions.findToken(hex(1)),
+      user: await store.users.findById(user.id)
+    })
+    t.equal((await store.sessions.findForRefresh(hex(1)))?.user?.disabledAt, NOW + 1)
+    t.equal(await store.sessions.findForRefresh(hex(2)), undefined)
+  })
+
+  t.test('sessions: a token of a revoked or ended family never rotates', async (t) => {
+    const store = await (await backend.fresh(t))()
+    const user = await store.users.create(newUser('alice'))
+    const revoked = { id: crypto.randomUUID(), userId: user.id, createdAt: NOW, expiresAt: NOW + HOUR }
+    const ended = { id: crypto.randomUUID(), userId: user.id, createdAt: NOW, expiresAt: NOW + 10 }
+    await store.sessions.createFamily(revoked, hex(1))
+    await store.sessions.createFamily(ended, hex(2))
+    await store.sessions.revokeFamily(revoked.id, 'logout', NOW + 1)
+    t.equal(await store.sessions.rotate(hex(1), { hash: hex(11), nonce: 'n' }, NOW + 5), false, 'revoked')
+    t.equal(await store.sessions.rotate(hex(2), { hash: hex(12), nonce: 'n' }, NOW + 10), false, 'ended')
+    t.equal((await store.sessions.findToken(hex(1)))?.token.spentAt, null, 'nothing spent')
+    t.equal(await store.sessions.findToken(hex(11)), undefined, 'no successor')
+    t.equal(await store.sessions.findToken(hex(12)), undefined, 'no successor')
+  })
+
   t.test('sessions: of many simultaneous rotations of one token, exactly one wins', async (t) => {
     const open = await backend.fresh(t)
     // PostgreSQL: two pools, as two replicas have. SQLite serves one process, so one handle.

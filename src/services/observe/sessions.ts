@@ -46,6 +46,7 @@ export function observeRevocations (store: Store, events: ServiceEvents): Store 
     sessions: {
       createFamily: async (family, firstTokenHash) => await inner.createFamily(family, firstTokenHash),
       findToken: async (hash) => await inner.findToken(hash),
+      findForRefresh: async (hash) => await inner.findForRefresh(hash),
       rotate: async (hash, successor, now) => await inner.rotate(hash, successor, now),
       purgeExpired: async (before) => await inner.purgeExpired(before),
       async revokeFamily (familyId, reason, now) {

@@ -61,13 +61,12 @@ export function createSessions ({ store, signer, clock, log, refreshTtl, tokenLi
   async function refresh (refreshToken: string, retry = true): Promise<TokenResponse> {
     if (!REFRESH_TOKEN_PATTERN.test(refreshToken)) throw invalid('not a refresh token')
     const hash = hashRefreshToken(refreshToken)
-    const found = await store.sessions.findToken(hash)
+    const found = await store.sessions.findForRefresh(hash)
     if (!found) throw invalid('unknown refresh token')
-    const { token, family } = found
+    const { token, family, user } = found
     const now = clock.now()
     if (family.revokedAt !== null) throw invalid(`session revoked (${family.revokeReason ?? 'unknown'})`)
     if (family.expiresAt <= now) throw invalid('session expired')
-    const user = await store.users.findById(family.userId)
     if (!user || user.disabledAt !== null) {
       await revokeFamily(family.id, 'user-disabled', now)
       throw invalid('user is gone or disabled')
