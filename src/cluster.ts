@@ -38,7 +38,7 @@ function workerCount (value: string | undefined): number {
 async function prepare () {
   const config = loadConfigOrExit()
   const log = createLogger(config.logLevel)
-  const store = createStore(config.database)
+  const store = await createStore(config.database)
   try {
     await store.migrate()
   } finally {
