@@ -5,7 +5,7 @@ import { createFallbackCounterStore } from './fallback-counter-store.js'
 
 /**
  * In memory for one process; with REDIS_URL, shared by every replica and falling back to memory while Redis is away.
- * ioredis is imported only when REDIS_URL is set: loading it costs a process without Redis about 10 MiB of RSS.
+ * ioredis is imported only when REDIS_URL is set: loading it cost a process without Redis 3.6 MiB of idle RSS.
  */
 export async function createCounterStore ({ redisUrl, redisPrefix, clock, log }: {
   redisUrl: string | undefined
