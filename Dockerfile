@@ -13,11 +13,13 @@ COPY src ./src
 RUN npm ci && npm prune --omit=dev
 
 FROM node:24-slim
+# MALLOC_ARENA_MAX and --max-semi-space-size (CMD): how the server is always started, see src/runtime.ts.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
     KEYS_DIR=/app/keys \
-    DATABASE_URL=sqlite:/app/data/auth.db
+    DATABASE_URL=sqlite:/app/data/auth.db \
+    MALLOC_ARENA_MAX=1
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
@@ -31,4 +33,4 @@ VOLUME ["/app/keys", "/app/data"]
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/server.js"]
+CMD ["node", "--max-semi-space-size=2", "dist/server.js"]

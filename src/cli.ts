@@ -45,7 +45,7 @@ async function main (argv: string[]): Promise<number> {
   }
   if (group !== 'users' && group !== 'migrate') throw new UsageError(`unknown command "${group}"`)
   if (group === 'migrate') noExtraArgs(args, 0, 'migrate')
-  const store = createStore(config.database)
+  const store = await createStore(config.database)
   try {
     await store.migrate()
     if (group === 'migrate') out.result({ migrated: true, store: store.kind }, `migrations applied (${store.kind})`)

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { systemClock } from './clock.js'
 import { loadConfigOrExit } from './load-config.js'
 import { createLogger } from './logger.js'
+import { withRuntimeEnv, withRuntimeFlags } from './runtime.js'
 import { createKeyring, ensureSigningKey } from './services/keys/keyring.js'
 import { createStore } from './store/index.js'
 
@@ -38,7 +39,7 @@ function workerCount (value: string | undefined): number {
 async function prepare () {
   const config = loadConfigOrExit()
   const log = createLogger(config.logLevel)
-  const store = createStore(config.database)
+  const store = await createStore(config.database)
   try {
     await store.migrate()
   } finally {
@@ -52,12 +53,14 @@ async function prepare () {
 async function primary () {
   const count = workerCount(process.env['WEB_CONCURRENCY'])
   const log = await prepare()
-  cluster.setupPrimary({ exec: fileURLToPath(new URL('./server.js', import.meta.url)) })
+  // Workers start the way server.js is always started (runtime.ts), however the primary itself was started.
+  cluster.setupPrimary({ exec: fileURLToPath(new URL('./server.js', import.meta.url)), execArgv: withRuntimeFlags(process.execArgv) })
+  const workerEnv = withRuntimeEnv(process.env)
 
   let closing = false
   const listening = new Set<Worker>()
   const fork = () => {
-    const worker = cluster.fork()
+    const worker = cluster.fork(workerEnv)
     worker.once('listening', () => listening.add(worker))
   }
 

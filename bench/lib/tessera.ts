@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import argon2 from 'argon2'
 import { loadConfig, type Config } from '../../src/config.js'
+import { withRuntimeEnv, withRuntimeFlags } from '../../src/runtime.js'
 import { startServer, type Server } from './processes.js'
 import { migrate, seedRefreshTokens, seedUsers } from './seed.js'
 
@@ -65,7 +66,11 @@ export async function prepareDb (dir: string, { users, passwordHash, refreshToke
   return { url: `sqlite:${file}`, users, refreshTokens: tokens, seedMs }
 }
 
-export async function startTessera ({ name, env, db, logDir, cluster, nodeArgs }: {
+/**
+ * Starts Tessera the way production does: dist/server.js with the runtime settings of package.json `start` and the
+ * Dockerfile (src/runtime.ts), or dist/cluster.js as is (it passes them to its workers).
+ */
+export async function startTessera ({ name, env, db, logDir, cluster, nodeArgs = [], glibcDefaults = false }: {
   name: string
   env: Record<string, string>
   db: TesseraDb
@@ -73,12 +78,16 @@ export async function startTessera ({ name, env, db, logDir, cluster, nodeArgs }
   /** Run dist/cluster.js with this many workers instead of one dist/server.js process. */
   cluster?: number
   nodeArgs?: string[]
+  /** Leave out the MALLOC_* settings of src/runtime.ts (the malloc diagnostic compares with glibc's defaults). */
+  glibcDefaults?: boolean
 }): Promise<Server> {
+  const runtime = !cluster
+  const processEnv = { ...env, DATABASE_URL: db.url, ...(cluster ? { WEB_CONCURRENCY: String(cluster) } : {}) }
   return await startServer({
     name,
     script: join(ROOT, 'dist', cluster ? 'cluster.js' : 'server.js'),
-    env: { ...env, DATABASE_URL: db.url, ...(cluster ? { WEB_CONCURRENCY: String(cluster) } : {}) },
+    env: runtime && !glibcDefaults ? withRuntimeEnv(processEnv) : processEnv,
     logFile: join(logDir, `${name}.log`),
-    ...(nodeArgs ? { nodeArgs } : {})
+    nodeArgs: runtime ? withRuntimeFlags(nodeArgs) : nodeArgs
   })
 }

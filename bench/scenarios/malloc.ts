@@ -9,6 +9,8 @@ import { loginConnections, loginSpec } from './login.js'
  * MALLOC_MMAP_THRESHOLD_ fixed at 128 KiB. Each argon2id hash takes a 19 MiB buffer on a libuv thread. glibc raises
  * its mmap threshold to the size of the first such buffer freed, so later buffers come from per-thread arenas
  * and stay resident after the hash; a fixed threshold keeps them mmapped and returns them to the OS on free.
+ * Both leave out the MALLOC_ARENA_MAX=1 that Tessera is started with (src/runtime.ts), which the main measurements
+ * include: one arena keeps one buffer resident, whatever the number of threads.
  */
 export async function runMallocDiagnostic ({ env, db, users, hashConcurrency, profile, logDir }: {
   env: Record<string, string>
@@ -19,7 +21,7 @@ export async function runMallocDiagnostic ({ env, db, users, hashConcurrency, pr
   logDir: string
 }) {
   const measure = async (name: string, extra: Record<string, string>) => {
-    const server = await startTessera({ name, env: { ...env, ...extra }, db, logDir })
+    const server = await startTessera({ name, env: { ...env, ...extra }, db, logDir, glibcDefaults: true })
     try {
       await sleep(1000)
       const idle = server.rssMiB()

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http'
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import type { Services } from '../services/index.js'
 
 const PING_TIMEOUT_MS = 2000

@@ -38,7 +38,7 @@ export interface Services {
 }
 
 /** Everything the routes need, built from the frozen config. Tests and production call this the same way. */
-export async function createServices ({ config, log, clock, store = createStore(config.database), events }: {
+export async function createServices ({ config, log, clock, store: given, events }: {
   config: Config
   log: FastifyBaseLogger
   clock: Clock
@@ -46,6 +46,7 @@ export async function createServices ({ config, log, clock, store = createStore(
   /** Told about logins, refreshes, revocations and hashing waits (metrics); behaviour is the same without it. */
   events?: ServiceEvents
 }): Promise<Services> {
+  const store = given ?? await createStore(config.database)
   try {
     return await assemble(config, log, clock, store, events)
   } catch (error) {
@@ -66,7 +67,7 @@ async function assemble (config: Config, log: FastifyBaseLogger, clock: Clock, s
     ...(events ? { onWait: (ms: number) => events.hashWait(ms) } : {})
   })
   const policy = createPasswordPolicy({ minLength: config.passwordMinLength, blocklist: await loadPasswordBlocklist(config, log) })
-  const counters = createCounterStore({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, clock, log })
+  const counters = await createCounterStore({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, clock, log })
   const throttle = createLoginThrottle({
     counters,
     maxFailures: config.loginMaxFailures,

@@ -1,4 +1,5 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import { AppError } from '../../errors.js'
 import type { Services } from '../../services/index.js'
 import { errors, NewPassword, Password, Username } from '../../schemas/common.js'

@@ -52,3 +52,19 @@ t.test('a compiled list loads as is; one that is not sorted stops the start', as
   await t.rejects(loadBlocklist(join(dir, 'truncated.txt')), /does not end with a newline/)
   await t.rejects(loadBlocklist(join(dir, 'missing.txt')), { code: 'ENOENT' })
 })
+
+t.test('a compiled list is read from disk: every entry is found across blocks, nothing else is', async (t) => {
+  const dir = t.testdir()
+  // 1,000 entries: many blocks of the on-disk index, and a last block shorter than the others.
+  const entries = Array.from({ length: 1000 }, (_, i) => `entry number ${String(i * 7).padStart(5, '0')}`)
+  await writeFile(join(dir, 'list.txt'), compileBlocklist(entries.join('\n')))
+  const list = await loadBlocklist(join(dir, 'list.txt'))
+  t.equal(list.size, 1000)
+  t.ok(entries.every((entry) => list.has(entry)), 'every entry, first and last of each block included')
+  const misses = entries.map((entry) => `${entry}x`).concat(['aaaaaaaa', 'zzzzzzzz', 'entry number', 'entry number 00001'])
+  t.notOk(misses.some((entry) => list.has(entry)), 'no near miss, nothing before the first entry or after the last')
+
+  // Rewritten in place (truncated) while in use: a check fails loudly instead of passing a password unchecked.
+  await writeFile(join(dir, 'list.txt'), COMPILED_HEADER)
+  t.throws(() => list.has(entries[999] ?? ''), /changed on disk after start/)
+})
