@@ -25,6 +25,8 @@ import { checkSameAnswer, createSessions, measureVariant, runVerify, variants, t
  */
 
 const quick = process.argv.includes('--quick')
+/** How long the first Tessera process sits idle after the last load before its idle RSS is read (full runs). */
+const IDLE_AFTER_LOAD_MS = 60_000
 const keep = process.argv.includes('--keep')
 const profile = quick ? QUICK : FULL
 const startedAt = performance.now()
@@ -139,6 +141,10 @@ async function main () {
   await large.stop()
   sampler.stop()
   await sleep(2000)
+  const justAfterLoadRssMiB = tessera.rssMiB()
+  // Idle means settled: V8 gives the heap grown under load back only once the process has been quiet for a while
+  // (its memory reducer), so the target reads RSS a minute after the last request; the 2 s figure is printed too.
+  await sleep(quick ? 0 : IDLE_AFTER_LOAD_MS - 2000)
   const idleAfterLoadRssMiB = tessera.rssMiB()
   const peakRssMiB = tessera.peakRssMiB()
   const loadRssMiB = sampler.max()
@@ -200,7 +206,7 @@ async function main () {
       crossCheck: `${fmt(ratio(growth.large.cpuMsPerLogin, growth.small.cpuMsPerLogin), 2)} (${fmt(growth.large.cpuMsPerLogin, 1)} vs ${fmt(growth.small.cpuMsPerLogin, 1)} ms CPU per login)`
     },
     // The issue says 120 MB: read strictly as 120 * 10^6 bytes, which is 114.4 MiB.
-    { ...valueTarget('idle RSS (worst of: after start, after load)', worstIdleRss, 120e6 / 2 ** 20, 'MiB', { digits: 1 }), goal: '< 114.4 MiB (120 MB)' },
+    { ...valueTarget(`idle RSS (worst of: 1 s after start, ${quick ? 2 : IDLE_AFTER_LOAD_MS / 1000} s after all load)`, worstIdleRss, 120e6 / 2 ** 20, 'MiB', { digits: 1 }), goal: '< 114.4 MiB (120 MB)' },
     valueTarget('time to ready (median of restarts)', readyMedianMs, 1000, 'ms'),
     ...kitTargets(kit)
   ]
@@ -265,7 +271,8 @@ async function main () {
       [`login latency, ${fmt(largeUsers)} users (mean / p50 / p99; CPU per login)`, `${fmt(growth.large.meanMs, 1)} / ${fmt(growth.large.p50)} / ${fmt(growth.large.p99)} ms; ${fmt(growth.large.cpuMsPerLogin, 1)} ms`],
       [`seeding ${fmt(largeUsers)} users`, `${fmt(largeDb.seedMs / 1000, 1)} s`],
       ['RSS idle, 1 s after first start', `${fmt(idleRssMiB, 1)} MiB`],
-      ['RSS idle after all load', `${fmt(idleAfterLoadRssMiB, 1)} MiB`],
+      ['RSS 2 s after all load', `${fmt(justAfterLoadRssMiB, 1)} MiB`],
+      [`RSS idle after all load (${quick ? 2 : IDLE_AFTER_LOAD_MS / 1000} s after the last request)`, `${fmt(idleAfterLoadRssMiB, 1)} MiB`],
       ['RSS under load (max sampled) / peak (VmHWM)', `${fmt(loadRssMiB, 1)} / ${fmt(peakRssMiB, 1)} MiB`],
       [`RSS with ${fmt(largeUsers)} users, after the login rounds`, `${fmt(largeRssMiB, 1)} MiB`],
       ['RSS idle after a restart', `${restartIdleRss.map((n) => fmt(n, 1)).join(', ')} MiB`],
@@ -307,7 +314,7 @@ async function main () {
     latency,
     postgres,
     growth: { ...growth, seedMs: largeDb.seedMs, users: profile.growthUsers },
-    memory: { idleRssMiB, idleAfterLoadRssMiB, loadRssMiB, peakRssMiB, largeRssMiB, restartIdleRss, malloc },
+    memory: { idleRssMiB, justAfterLoadRssMiB, idleAfterLoadRssMiB, loadRssMiB, peakRssMiB, largeRssMiB, restartIdleRss, malloc },
     ready: { firstStartMs: tessera.readyMs, restartsMs: readyMs, largeMs: large.readyMs, clusterMs: scaling.clusterReadyMs },
     algorithms,
     kit,
