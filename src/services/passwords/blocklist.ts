@@ -71,10 +71,10 @@ export function defaultBlocklistFile (): string {
 }
 
 /**
- * A compiled list stays on disk (see onDisk); any other list is compiled and held in memory (see fromCompiled).
- * The handle of a compiled list stays open for the life of the process: a file replaced by rename keeps being read
- * as it was at start. Rewriting it in place while the service runs is not supported (a check that then reads a cut
- * block fails with an error rather than passing the password unchecked).
+ * A compiled list stays on disk: its handle stays open for the life of the process, so a file replaced by rename
+ * keeps being read as it was at start. Rewriting it in place while the service runs is not supported (a check that
+ * then reads a cut block fails with an error rather than passing the password unchecked). Any other list is
+ * compiled at start and its compiled form held in memory; both are looked up the same way (see indexed).
  */
 async function readBlocklist (file: string): Promise<Blocklist> {
   const handle = await open(file, 'r')
@@ -82,30 +82,59 @@ async function readBlocklist (file: string): Promise<Blocklist> {
   try {
     const start = Buffer.alloc(header.length)
     const { bytesRead } = await handle.read(start, 0, header.length, 0)
-    if (bytesRead === header.length && start.equals(header)) return await onDisk(handle, header.length, file)
+    if (bytesRead === header.length && start.equals(header)) return await indexed(fileSource(handle, file), header.length, file)
   } catch (error) {
     await handle.close()
     throw error
   }
   await handle.close()
-  const compiled = compileBlocklist(await readFile(file, 'utf8'))
-  return fromCompiled(compiled.subarray(header.length), file)
+  return await indexed(bufferSource(compileBlocklist(await readFile(file, 'utf8'))), header.length, file)
 }
 
-/** Entries per block of a list kept on disk: a check reads one block, under a KiB for the bundled list. */
+/** Where a compiled list's bytes come from: a file kept open, or a buffer. */
+interface Source {
+  /** Fills `into` from `position` on; resolves with the bytes read, 0 at the end. */
+  read (into: Buffer, position: number): Promise<number>
+  /** The `length` bytes at `position`, synchronously; throws when they are no longer all there. */
+  block (position: number, length: number): Buffer
+}
+
+function fileSource (handle: FileHandle, file: string): Source {
+  return {
+    read: async (into, position) => (await handle.read(into, 0, into.length, position)).bytesRead,
+    block (position, length) {
+      const block = Buffer.allocUnsafe(length)
+      // handle.fd, not a copy of the number: an unreachable FileHandle is closed by the garbage collector.
+      if (readSync(handle.fd, block, 0, length, position) !== length || block[length - 1] !== 10) {
+        throw new Error(`${file}: compiled password list changed on disk after start; restart to read it again`)
+      }
+      return block
+    }
+  }
+}
+
+function bufferSource (data: Buffer): Source {
+  return {
+    read: async (into, position) => data.copy(into, 0, position),
+    block: (position, length) => data.subarray(position, position + length)
+  }
+}
+
+/** Entries per block: a check reads one block, under a KiB for the bundled list. */
 const BLOCK_ENTRIES = 64
 const READ_CHUNK = 64 * 1024
 
 /**
- * The compiled bundled list is 4.7 MB: held in memory with its index it cost 6.7 MiB of RSS, the largest part of
- * the service after the V8 heap and Node itself. Kept on disk, only the first entry of every BLOCK_ENTRIES and where its block starts
- * stay in memory (about 0.1 MiB); a check finds its block by binary search there, then reads that one block with
- * a positional read. Checks happen only for a new password (register, password change), which also costs an
- * argon2id hash, and the read comes from the page cache after the first ones: it is synchronous, a few
- * microseconds on the event loop, rather than a trip through the libuv pool that the hashes keep busy.
- * The whole file is still read once at start, in chunks, to count entries and to refuse one that is not sorted.
+ * The compiled bundled list is 4.7 MB: held in memory with an index of every entry it cost 6.7 MiB of RSS, the
+ * largest part of the service after the V8 heap and Node itself. Only the first entry of every BLOCK_ENTRIES and
+ * where its block starts stay in memory (about 0.1 MiB for the bundled list); a check finds its block by binary
+ * search there, then reads that one block (from the file, a positional read). Checks happen only for a new password
+ * (register, password change), which also costs an argon2id hash, and the read comes from the page cache after the
+ * first ones: it is synchronous, a few microseconds on the event loop, rather than a trip through the libuv pool
+ * that the hashes keep busy. The whole list is read once at start, in chunks, to count entries and to refuse one
+ * that is not sorted or cut short.
  */
-async function onDisk (handle: FileHandle, dataStart: number, file: string): Promise<Blocklist> {
+async function indexed (source: Source, dataStart: number, file: string): Promise<Blocklist> {
   const chunk = Buffer.allocUnsafe(READ_CHUNK)
   const firsts: Buffer[] = []
   const starts: number[] = []
@@ -115,7 +144,7 @@ async function onDisk (handle: FileHandle, dataStart: number, file: string): Pro
   let carriesEntry = false
   let position = dataStart
   for (;;) {
-    const { bytesRead } = await handle.read(chunk, 0, READ_CHUNK, position)
+    const bytesRead = await source.read(chunk, position)
     if (bytesRead === 0) break
     const data = Buffer.concat([carry, chunk.subarray(0, bytesRead)])
     const base = position - carry.length
@@ -165,53 +194,9 @@ async function onDisk (handle: FileHandle, dataStart: number, file: string): Pro
       }
       if (low === 0) return false
       const from = blockStarts[low - 1] ?? 0
-      const block = Buffer.allocUnsafe((blockStarts[low] ?? from) - from)
-      // handle.fd, not a copy of the number: an unreachable FileHandle is closed by the garbage collector.
-      if (readSync(handle.fd, block, 0, block.length, from) !== block.length || block[block.length - 1] !== 10) {
-        throw new Error(`${file}: compiled password list changed on disk after start; restart to read it again`)
-      }
+      const block = source.block(from, (blockStarts[low] ?? from) - from)
       for (let at = 0, newline = block.indexOf(10); newline !== -1; at = newline + 1, newline = block.indexOf(10, at)) {
         if (block.compare(candidate, 0, candidate.length, at, newline) === 0) return true
-      }
-      return false
-    }
-  }
-}
-
-/**
- * A list compiled at start, held in memory: one buffer of sorted entries and a Uint32Array of where each starts:
- * about 1.4 bytes of overhead per entry instead of the ~40 a Set of strings costs, and a lookup is a binary search
- * (~19 comparisons for 475,000 entries).
- */
-function fromCompiled (data: Buffer, file: string): Blocklist {
-  if (data.length > 0 && data[data.length - 1] !== 10) throw new Error(`${file}: compiled password list does not end with a newline (truncated?)`)
-  let size = 0
-  for (let at = data.indexOf(10); at !== -1; at = data.indexOf(10, at + 1)) size++
-  // offsets[i] is where entry i starts; offsets[size] is the end, so entry i ends (before its newline) at offsets[i + 1] - 1.
-  const offsets = new Uint32Array(size + 1)
-  for (let i = 0, entry = 1; i < data.length; i++) if (data[i] === 10) offsets[entry++] = i + 1
-  for (let i = 1; i < size; i++) {
-    // A hand-edited or truncated compiled file must fail the start, not silently miss entries.
-    if (!sortsBefore(data, offsets[i - 1] ?? 0, offsets[i] ?? 0)) {
-      throw new Error(`${file}: compiled password list is not sorted at entry ${i}; recompile it or drop its first line`)
-    }
-  }
-  const entryEnd = (i: number) => (offsets[i + 1] ?? data.length) - 1
-
-  return {
-    size,
-    file,
-    has (password) {
-      const candidate = Buffer.from(normalizeForBlocklist(password))
-      let low = 0
-      let high = size
-      while (low < high) {
-        const mid = (low + high) >>> 1
-        // 1: the candidate sorts before entry `mid`; -1: after it.
-        const order = data.compare(candidate, 0, candidate.length, offsets[mid], entryEnd(mid))
-        if (order === 0) return true
-        if (order < 0) low = mid + 1
-        else high = mid
       }
       return false
     }
