@@ -6,6 +6,7 @@ import { AppError } from '../errors.js'
 import type { Keyring } from '../services/keys/keyring.js'
 import { claimProblem, frozenClaims, headerProblem, isExpired, toAuthUser, verifierOptions, type AuthUser, type TokenRules } from '../services/tokens/access-token.js'
 import { VERIFIED_TOKENS_MAX, VerifiedTokens } from '../services/tokens/verified-tokens.js'
+import { tokenKid } from '../verify/token-header.js'
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -90,7 +91,8 @@ async function authenticatePlugin (app: FastifyInstance, { keyring, rules, clock
         // @fastify/jwt: header rules and key by kid (`secret.public` above), then fast-jwt's signature and claim checks.
         const payload = frozenClaims(await request.jwtVerify<Record<string, unknown>>())
         request.user = accept(payload)
-        verified.set(token, { kid: tokenHeaderKid(token), payload })
+        // The kit's header reader: the header is remembered by its encoded form, so this is a prefix comparison.
+        verified.set(token, { kid: tokenKid(token), payload })
       }
       for (const check of checks) {
         const reason = check(request.user)
@@ -100,12 +102,6 @@ async function authenticatePlugin (app: FastifyInstance, { keyring, rules, clock
       throw toTokenError(error)
     }
   })
-}
-
-/** The kid of a token that has just verified (so its header is known to be JSON with a string kid). */
-function tokenHeaderKid (token: string): string {
-  const header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8')) as { kid: string }
-  return header.kid
 }
 
 /**
